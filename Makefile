@@ -1,0 +1,104 @@
+# ngx_http_cart_module: "make run" serves a demo, "make test" runs every test.
+SHELL := /bin/bash
+
+NGINX       ?= /usr/sbin/nginx
+NGINX_SRC   ?= /usr/share/nginx/src
+BUILD       := $(CURDIR)/build
+MODULE      := $(BUILD)/ngx_http_cart_module.so
+CARTCTL     := $(BUILD)/cartctl
+DEMO_STORE  := $(BUILD)/demo-store
+DEMO_PORT   ?= 8080
+
+# Debian packages the build, the demo and the tests need
+PACKAGES    := nginx nginx-dev libjansson-dev liblmdb-dev lmdb-utils \
+               libssl-dev openssl curl gcc make libtest-base-perl \
+               libtest-longstring-perl libhttp-message-perl wrk clang
+
+CFLAGS      ?= -O2 -g
+CART_CFLAGS := -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc
+LIBS        := -ljansson -llmdb -lcrypto -lm
+
+MODULE_SRCS := config ngx_http_cart_module.c $(wildcard src/ngx_http_*.[ch]) \
+               src/cart_jwt.c src/cart_jwt.h src/cart_layout.h \
+               src/cart_money.h src/cart_hash.h
+CARTCTL_SRCS := src/cartctl.c src/cart_record.c src/cart_view.c \
+                src/cart_money.c src/cart_time.c
+SHARED_HDRS := $(wildcard src/cart_*.h)
+
+.PHONY: all deps build run test unit fuzz bench clean
+
+all: build
+
+# installs only what is missing, so it is quick and quiet when all is there
+deps:
+	@missing=$$(for p in $(PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	        | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends $$missing >/dev/null; \
+	fi
+
+build: $(MODULE) $(CARTCTL)
+
+# the module, built against Debian's nginx the way any dynamic module is
+$(MODULE): $(MODULE_SRCS) | deps
+	rm -rf $(BUILD)/nginx-src
+	mkdir -p $(BUILD)
+	cp -r $(NGINX_SRC) $(BUILD)/nginx-src
+	cd $(BUILD)/nginx-src && . ./conf_flags && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --add-dynamic-module=$(CURDIR) >$(BUILD)/configure.log 2>&1 \
+	    || { tail -30 $(BUILD)/configure.log; exit 1; }
+	$(MAKE) -C $(BUILD)/nginx-src -f objs/Makefile modules \
+	    >$(BUILD)/module-build.log 2>&1 \
+	    || { grep -B2 -A8 -E 'error|Error' $(BUILD)/module-build.log; exit 1; }
+	cp $(BUILD)/nginx-src/objs/ngx_http_cart_module.so $@
+
+$(CARTCTL): $(CARTCTL_SRCS) $(SHARED_HDRS) | deps
+	mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) $(CART_CFLAGS) -o $@ $(CARTCTL_SRCS) $(LIBS)
+
+$(DEMO_STORE): conf/demo.ndjson $(CARTCTL)
+	rm -rf $@
+	$(CARTCTL) --store $@ --map-size 64M import conf/demo.ndjson
+	@# nginx workers run as nobody: they need LMDB's lock file
+	if [ "$$(id -u)" = 0 ]; then chgrp -R nogroup $@ && chmod -R g+rwX $@; fi
+
+run: build $(DEMO_STORE)
+	@sh conf/demo.sh "$(NGINX)" "$(MODULE)" "$(DEMO_STORE)" "$(DEMO_PORT)"
+
+# the unit tests of pure functions: plain C, no nginx
+unit: $(BUILD)/unit_tests
+	$(BUILD)/unit_tests
+
+$(BUILD)/unit_tests: tests/unit_tests.c $(CARTCTL_SRCS) src/cart_jwt.c \
+        $(SHARED_HDRS) | deps
+	mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) $(CART_CFLAGS) -o $@ tests/unit_tests.c \
+	    src/cart_record.c src/cart_view.c src/cart_money.c src/cart_time.c \
+	    src/cart_jwt.c $(LIBS)
+
+# Test::Nginx suites (t/), cartctl and nginx -t tests (tests/), unit tests;
+# the project's own Test::Nginx runner serves when the real one is absent
+test: build $(BUILD)/unit_tests
+	@if perl -MTest::Nginx::Socket -e1 2>/dev/null; then runner=; \
+	else runner=$(CURDIR)/t/runner; fi; \
+	PATH=$(BUILD):$$PATH \
+	PERL5LIB=$${runner:+$$runner:}$(CURDIR)/t/lib$${PERL5LIB:+:$$PERL5LIB} \
+	TEST_NGINX_BINARY=$(NGINX) \
+	TEST_NGINX_LOAD_MODULES=$(MODULE) \
+	TEST_NGINX_CARTCTL=$(CARTCTL) \
+	TEST_NGINX_DATA=$(CURDIR)/t/data \
+	prove -r $(PROVE_FLAGS) tests/ t/
+
+fuzz: | deps
+	$(MAKE) -C tests/fuzz
+
+bench: build
+	bench/run
+
+clean:
+	rm -rf $(BUILD) t/servroot

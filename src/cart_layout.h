@@ -1,0 +1,233 @@
+/*
+ * The store layout: the one contract between the writer (cartctl, or a
+ * user's own backend) and the reader (the nginx module).
+ *
+ * A store is one LMDB environment (a directory) holding the named
+ * databases below.  Integers in records are in host byte order: an LMDB
+ * file is not portable between architectures anyway.  Records begin with
+ * a magic number so that a reader can tell a record it understands from
+ * garbage; all lengths are in bytes and every record is self-delimiting.
+ */
+
+#ifndef CART_LAYOUT_H
+#define CART_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+
+#define CART_LAYOUT_VERSION        1
+
+#define CART_MAX_DBS               16
+
+/* "meta": key "layout" -> uint32_t CART_LAYOUT_VERSION */
+#define CART_DB_META               "meta"
+#define CART_META_LAYOUT_KEY       "layout"
+
+/* "domains": key = domain (lowercase) -> cart_domain_rec_t + data */
+#define CART_DB_DOMAINS            "domains"
+
+/* "devices": key = device id -> cart_device_rec_t */
+#define CART_DB_DEVICES            "devices"
+
+/*
+ * "carts": key = device id, NUL, domain -> cart_cart_rec_t + data.
+ * All carts of a device are one contiguous key range ("device id" NUL).
+ */
+#define CART_DB_CARTS              "carts"
+
+/*
+ * Reserved for Spree customer carts (the Store API v3 route), so that
+ * a store written today keeps working when they land:
+ *   "spree_carts":   store id, NUL, customer id, NUL, cart id -> cart
+ *   "spree_updated": store id, NUL, customer id, NUL, be64 updated_at,
+ *                    cart id -> empty  (sorted listing, counted range)
+ *   "spree_created": the same by created_at.
+ */
+#define CART_DB_SPREE_CARTS        "spree_carts"
+#define CART_DB_SPREE_UPDATED      "spree_updated"
+#define CART_DB_SPREE_CREATED      "spree_created"
+
+#define CART_DOMAIN_MAX_LEN        253
+#define CART_DEVICE_ID_MAX_LEN     256
+
+
+#define CART_DOMAIN_MAGIC          0x4d4f4443  /* "CDOM" */
+#define CART_DEVICE_MAGIC          0x56454443  /* "CDEV" */
+#define CART_CART_MAGIC            0x54524143  /* "CART" */
+
+#define CART_DOMAIN_AVAILABLE      0x1
+
+/*
+ * A merchant domain, followed by display_name, platform_id, the currency
+ * symbol and the V1 "empty cart" JSON (served when a device has no cart
+ * there).
+ */
+typedef struct {
+    uint32_t  magic;
+    uint32_t  flags;
+    char      currency[4];          /* ISO 4217, NUL-terminated */
+    uint32_t  display_name_len;
+    uint32_t  platform_id_len;
+    uint32_t  symbol_len;
+    uint32_t  v1_empty_len;
+    uint64_t  v1_empty_etag;
+} cart_domain_rec_t;
+
+/* A device session: its carts count only while it is unexpired. */
+typedef struct {
+    uint32_t  magic;
+    uint32_t  reserved;
+    int64_t   expires_at_ms;        /* Unix time, milliseconds */
+} cart_device_rec_t;
+
+/*
+ * A device's cart at one domain, followed by the V2 cart JSON and the V1
+ * cart JSON, both rendered by the writer: the reader sends them as they are.
+ */
+typedef struct {
+    uint32_t  magic;
+    uint32_t  line_items;           /* a cart without items is not active */
+    int64_t   updated_at_ms;
+    int64_t   expires_at_ms;
+    uint64_t  v2_etag;
+    uint64_t  v1_etag;
+    uint32_t  v2_len;
+    uint32_t  v1_len;
+} cart_cart_rec_t;
+
+
+/*
+ * Key encodings.  A domain is keyed lowercased; it may hold letters,
+ * digits, '-', '_' and '.' (1 to 253 of them).  Returns its length, or 0
+ * when it is not a domain.
+ */
+static inline size_t
+cart_domain_key(const char *in, size_t len, char *out)
+{
+    size_t  i;
+    char    c;
+
+    if (len == 0 || len > CART_DOMAIN_MAX_LEN) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = in[i];
+
+        if (c >= 'A' && c <= 'Z') {
+            c = (char) (c - 'A' + 'a');
+
+        } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+                     || c == '-' || c == '_' || c == '.'))
+        {
+            return 0;
+        }
+
+        out[i] = c;
+    }
+
+    return len;
+}
+
+
+/* a device id: 1 to 256 of [A-Za-z0-9_-], as firmly issues them */
+static inline int
+cart_device_id_valid(const char *id, size_t len)
+{
+    size_t  i;
+    char    c;
+
+    if (len == 0 || len > CART_DEVICE_ID_MAX_LEN) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = id[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+#define CART_CART_KEY_MAX  (CART_DEVICE_ID_MAX_LEN + 1 + CART_DOMAIN_MAX_LEN)
+
+/* the carts key: device id, NUL, domain; returns its length */
+static inline size_t
+cart_cart_key(const char *device_id, size_t device_id_len,
+    const char *domain, size_t domain_len, unsigned char *key)
+{
+    memcpy(key, device_id, device_id_len);
+    key[device_id_len] = '\0';
+    memcpy(key + device_id_len + 1, domain, domain_len);
+
+    return device_id_len + 1 + domain_len;
+}
+
+
+/*
+ * Record framing: copy out a stored value's header (values need not be
+ * aligned) and check that it is what it says and that its parts fit.
+ */
+static inline int
+cart_domain_rec_read(const void *value, size_t len, cart_domain_rec_t *rec)
+{
+    if (len < sizeof(cart_domain_rec_t)) {
+        return -1;
+    }
+
+    memcpy(rec, value, sizeof(cart_domain_rec_t));
+
+    if (rec->magic != CART_DOMAIN_MAGIC || rec->currency[3] != '\0'
+        || (uint64_t) rec->display_name_len + rec->platform_id_len
+           + rec->symbol_len + rec->v1_empty_len
+           != len - sizeof(cart_domain_rec_t))
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static inline int
+cart_device_rec_read(const void *value, size_t len, cart_device_rec_t *rec)
+{
+    if (len != sizeof(cart_device_rec_t)) {
+        return -1;
+    }
+
+    memcpy(rec, value, sizeof(cart_device_rec_t));
+
+    return rec->magic == CART_DEVICE_MAGIC ? 0 : -1;
+}
+
+
+static inline int
+cart_cart_rec_read(const void *value, size_t len, cart_cart_rec_t *rec)
+{
+    if (len < sizeof(cart_cart_rec_t)) {
+        return -1;
+    }
+
+    memcpy(rec, value, sizeof(cart_cart_rec_t));
+
+    if (rec->magic != CART_CART_MAGIC
+        || (uint64_t) rec->v2_len + rec->v1_len
+           != len - sizeof(cart_cart_rec_t))
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+#endif /* CART_LAYOUT_H */

@@ -1,0 +1,371 @@
+#include <lmdb.h>
+
+#include "ngx_http_cart_store.h"
+
+
+#define NGX_HTTP_CART_STORE_RETRY  1        /* seconds between opens */
+
+enum {
+    NGX_HTTP_CART_DB_DOMAINS = 0,
+    NGX_HTTP_CART_DB_DEVICES,
+    NGX_HTTP_CART_DB_CARTS,
+    NGX_HTTP_CART_DB_COUNT
+};
+
+typedef struct {
+    MDB_env      *env;
+    MDB_txn      *txn;              /* reset between requests */
+    MDB_dbi       dbi[NGX_HTTP_CART_DB_COUNT];
+    u_char       *path;
+    unsigned int  max_readers;
+    time_t        retry;
+} ngx_http_cart_store_t;
+
+
+static ngx_http_cart_store_t  ngx_http_cart_store;
+
+static const char  *ngx_http_cart_store_dbs[] = {
+    CART_DB_DOMAINS, CART_DB_DEVICES, CART_DB_CARTS
+};
+
+
+static void
+ngx_http_cart_store_close(void)
+{
+    if (ngx_http_cart_store.txn) {
+        mdb_txn_abort(ngx_http_cart_store.txn);
+        ngx_http_cart_store.txn = NULL;
+    }
+
+    if (ngx_http_cart_store.env) {
+        mdb_env_close(ngx_http_cart_store.env);
+        ngx_http_cart_store.env = NULL;
+    }
+}
+
+
+/* opens the handles and checks the layout in a first transaction */
+static int
+ngx_http_cart_store_handles(MDB_env *env, ngx_log_t *log)
+{
+    int        rc, i;
+    uint32_t   version;
+    MDB_dbi    meta;
+    MDB_txn   *txn;
+    MDB_val    key, val;
+
+    rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_dbi_open(txn, CART_DB_META, 0, &meta);
+
+    for (i = 0; rc == 0 && i < NGX_HTTP_CART_DB_COUNT; i++) {
+        rc = mdb_dbi_open(txn, ngx_http_cart_store_dbs[i], 0,
+                          &ngx_http_cart_store.dbi[i]);
+    }
+
+    if (rc == 0) {
+        key.mv_data = CART_META_LAYOUT_KEY;
+        key.mv_size = sizeof(CART_META_LAYOUT_KEY) - 1;
+
+        rc = mdb_get(txn, meta, &key, &val);
+    }
+
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    version = 0;
+    if (val.mv_size == sizeof(version)) {
+        ngx_memcpy(&version, val.mv_data, sizeof(version));
+    }
+
+    if (version != CART_LAYOUT_VERSION) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "cart_store \"%s\" has layout %uD, this module reads "
+                      "layout %d", ngx_http_cart_store.path, version,
+                      CART_LAYOUT_VERSION);
+        mdb_txn_abort(txn);
+        return MDB_INCOMPATIBLE;
+    }
+
+    /* committing a read transaction keeps its handles for later ones */
+    return mdb_txn_commit(txn);
+}
+
+
+static ngx_int_t
+ngx_http_cart_store_open(ngx_log_t *log)
+{
+    int       rc, dead;
+    MDB_env  *env;
+
+    ngx_http_cart_store.retry = ngx_time() + NGX_HTTP_CART_STORE_RETRY;
+
+    rc = mdb_env_create(&env);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    ngx_http_cart_store.env = env;
+
+    rc = mdb_env_set_maxreaders(env, ngx_http_cart_store.max_readers);
+    if (rc == 0) {
+        rc = mdb_env_set_maxdbs(env, CART_MAX_DBS);
+    }
+
+    if (rc == 0) {
+        rc = mdb_env_open(env, (char *) ngx_http_cart_store.path,
+                          MDB_RDONLY | MDB_NOTLS, 0);
+    }
+
+    if (rc != 0) {
+        goto failed;
+    }
+
+    /* slots of readers that died without releasing them */
+    dead = 0;
+    mdb_reader_check(env, &dead);
+
+    if (dead) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "cart_store \"%s\": cleared %d stale reader slots",
+                      ngx_http_cart_store.path, dead);
+    }
+
+    rc = ngx_http_cart_store_handles(env, log);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &ngx_http_cart_store.txn);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    mdb_txn_reset(ngx_http_cart_store.txn);
+
+    ngx_log_error(NGX_LOG_INFO, log, 0, "cart_store \"%s\" opened",
+                  ngx_http_cart_store.path);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "cart_store \"%s\" is unavailable: %s%s",
+                  ngx_http_cart_store.path, mdb_strerror(rc),
+                  rc == MDB_NOTFOUND ? " (not a cart store)" : "");
+
+    ngx_http_cart_store_close();
+
+    return NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_cart_store_init_worker(ngx_cycle_t *cycle, ngx_str_t *path)
+{
+    ngx_core_conf_t  *ccf;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    /* all workers, the ones of a reload still finishing, and cartctl */
+    ngx_http_cart_store.max_readers =
+                            (unsigned int) ngx_max(2 * ccf->worker_processes
+                                                   + 32, 126);
+
+    ngx_http_cart_store.path = ngx_pnalloc(cycle->pool, path->len + 1);
+    if (ngx_http_cart_store.path == NULL) {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_cpystrn(ngx_http_cart_store.path, path->data, path->len + 1);
+
+    /* a store that is missing now is opened by the first request after */
+    (void) ngx_http_cart_store_open(cycle->log);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_cart_store_exit_worker(void)
+{
+    ngx_http_cart_store_close();
+}
+
+
+ngx_int_t
+ngx_http_cart_store_begin(ngx_http_request_t *r)
+{
+    int  rc;
+
+    if (ngx_http_cart_store.txn == NULL) {
+        if (ngx_http_cart_store.path == NULL
+            || ngx_time() < ngx_http_cart_store.retry
+            || ngx_http_cart_store_open(r->connection->log) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    rc = mdb_txn_renew(ngx_http_cart_store.txn);
+
+    if (rc == MDB_MAP_RESIZED) {
+        /* a writer grew the map: adopt its size */
+        rc = mdb_env_set_mapsize(ngx_http_cart_store.env, 0);
+        if (rc == 0) {
+            rc = mdb_txn_renew(ngx_http_cart_store.txn);
+        }
+    }
+
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "cart_store \"%s\": read transaction: %s",
+                      ngx_http_cart_store.path, mdb_strerror(rc));
+        ngx_http_cart_store_close();
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_cart_store_end(void)
+{
+    if (ngx_http_cart_store.txn) {
+        mdb_txn_reset(ngx_http_cart_store.txn);
+    }
+}
+
+
+/* a copy of the value in the request pool */
+static ngx_int_t
+ngx_http_cart_store_get(ngx_http_request_t *r, ngx_uint_t db, u_char *key,
+    size_t key_len, ngx_str_t *value)
+{
+    int      rc;
+    MDB_val  k, v;
+
+    k.mv_data = key;
+    k.mv_size = key_len;
+
+    rc = mdb_get(ngx_http_cart_store.txn, ngx_http_cart_store.dbi[db], &k,
+                 &v);
+
+    if (rc == MDB_NOTFOUND) {
+        return NGX_DECLINED;
+    }
+
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "cart_store \"%s\": get from %s: %s",
+                      ngx_http_cart_store.path, ngx_http_cart_store_dbs[db],
+                      mdb_strerror(rc));
+        return NGX_ERROR;
+    }
+
+    value->data = ngx_pnalloc(r->pool, v.mv_size);
+    if (value->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(value->data, v.mv_data, v.mv_size);
+    value->len = v.mv_size;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_cart_store_corrupt(ngx_http_request_t *r, const char *what,
+    ngx_str_t *key)
+{
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "cart_store \"%s\": corrupt %s record \"%V\"",
+                  ngx_http_cart_store.path, what, key);
+
+    return NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_cart_store_domain(ngx_http_request_t *r, ngx_str_t *domain,
+    ngx_http_cart_domain_t *out)
+{
+    ngx_int_t   rc;
+    ngx_str_t   value;
+
+    rc = ngx_http_cart_store_get(r, NGX_HTTP_CART_DB_DOMAINS, domain->data,
+                                 domain->len, &value);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (cart_domain_rec_read(value.data, value.len, &out->rec) != 0) {
+        return ngx_http_cart_store_corrupt(r, "domain", domain);
+    }
+
+    out->v1_empty.len = out->rec.v1_empty_len;
+    out->v1_empty.data = value.data + value.len - out->rec.v1_empty_len;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_cart_store_device(ngx_http_request_t *r, ngx_str_t *device_id,
+    cart_device_rec_t *out)
+{
+    ngx_int_t   rc;
+    ngx_str_t   value;
+
+    rc = ngx_http_cart_store_get(r, NGX_HTTP_CART_DB_DEVICES, device_id->data,
+                                 device_id->len, &value);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (cart_device_rec_read(value.data, value.len, out) != 0) {
+        return ngx_http_cart_store_corrupt(r, "device", device_id);
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_cart_store_cart(ngx_http_request_t *r, ngx_str_t *device_id,
+    ngx_str_t *domain, ngx_http_cart_cart_t *out)
+{
+    size_t      len;
+    ngx_int_t   rc;
+    ngx_str_t   value, key;
+    u_char      buf[CART_CART_KEY_MAX];
+
+    len = cart_cart_key((char *) device_id->data, device_id->len,
+                        (char *) domain->data, domain->len, buf);
+
+    rc = ngx_http_cart_store_get(r, NGX_HTTP_CART_DB_CARTS, buf, len, &value);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (cart_cart_rec_read(value.data, value.len, &out->rec) != 0) {
+        key.data = buf;
+        key.len = len;
+        return ngx_http_cart_store_corrupt(r, "cart", &key);
+    }
+
+    out->v2.data = value.data + sizeof(cart_cart_rec_t);
+    out->v2.len = out->rec.v2_len;
+    out->v1.data = out->v2.data + out->v2.len;
+    out->v1.len = out->rec.v1_len;
+
+    return NGX_OK;
+}

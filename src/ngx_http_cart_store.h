@@ -1,0 +1,49 @@
+/*
+ * Store access for the module: one read-only LMDB environment per worker,
+ * opened after fork, and one read transaction renewed for each request and
+ * reset after it.  Values are copied into the request pool before reset.
+ */
+
+#ifndef NGX_HTTP_CART_STORE_H
+#define NGX_HTTP_CART_STORE_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "cart_layout.h"
+
+
+typedef struct {
+    cart_domain_rec_t   rec;
+    ngx_str_t           v1_empty;
+} ngx_http_cart_domain_t;
+
+typedef struct {
+    cart_cart_rec_t     rec;
+    ngx_str_t           v2;
+    ngx_str_t           v1;
+} ngx_http_cart_cart_t;
+
+
+ngx_int_t ngx_http_cart_store_init_worker(ngx_cycle_t *cycle,
+    ngx_str_t *path);
+void ngx_http_cart_store_exit_worker(void);
+
+/* NGX_OK, or NGX_ERROR when the store is unavailable (logged) */
+ngx_int_t ngx_http_cart_store_begin(ngx_http_request_t *r);
+void ngx_http_cart_store_end(void);
+
+/*
+ * Typed reads within begin/end: NGX_OK, NGX_DECLINED when there is no
+ * such record, NGX_ERROR on a corrupt record or a store error (logged).
+ */
+ngx_int_t ngx_http_cart_store_domain(ngx_http_request_t *r,
+    ngx_str_t *domain, ngx_http_cart_domain_t *out);
+ngx_int_t ngx_http_cart_store_device(ngx_http_request_t *r,
+    ngx_str_t *device_id, cart_device_rec_t *out);
+ngx_int_t ngx_http_cart_store_cart(ngx_http_request_t *r,
+    ngx_str_t *device_id, ngx_str_t *domain, ngx_http_cart_cart_t *out);
+
+
+#endif /* NGX_HTTP_CART_STORE_H */

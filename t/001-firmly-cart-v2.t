@@ -1,0 +1,465 @@
+# GET /api/v2/domains/{domain}/cart (reference page 002)
+
+use Test::Nginx::Socket 'no_plan';
+use lib 't/lib';
+use CartTest;
+use File::Temp qw(tempdir);
+
+my $tmp = tempdir(CLEANUP => 1);
+my $exp = time + 3600;
+my %claims = (device_id => $DEV_A, app_id => 'test', iat => $exp - 3600,
+              exp => $exp);
+
+$ENV{TEST_NGINX_STORE} = store("$tmp/store", "$DATA/base.ndjson");
+$ENV{TEST_NGINX_KEYS} = $KEYS;
+$ENV{TEST_NGINX_API_CONF} = "$CartTest::T/../conf/cart_api.conf";
+$ENV{TEST_NGINX_LATE_STORE} = "$tmp/late";
+$ENV{TEST_NGINX_LIVE_STORE} = store("$tmp/live", "$DATA/base.ndjson");
+
+our $tok_a = jwt('RS256', "$KEYS/rs256.key", \%claims);
+our $tok_b = jwt('RS256', "$KEYS/rs256.key", { %claims, device_id => $DEV_B });
+our $tok_old = jwt('RS256', "$KEYS/rs256.key",
+                   { %claims, device_id => $DEV_OLD });
+our $tok_other_key = jwt('RS256', "$KEYS/rs256-other.key", \%claims);
+our $tok_expired = jwt('RS256', "$KEYS/rs256.key",
+                       { %claims, exp => time - 10 });
+our $tok_no_exp = jwt('RS256', "$KEYS/rs256.key", { device_id => $DEV_A });
+our $tok_no_device = jwt('RS256', "$KEYS/rs256.key", { %claims,
+                         device_id => undef });
+our $tok_bad_device = jwt('RS256', "$KEYS/rs256.key", { %claims,
+                          device_id => '../etc/passwd' });
+our $tok_sub = jwt('RS256', "$KEYS/rs256.key", { sub => $DEV_A,
+                   exp => $exp });
+our $tok_hs = jwt('HS256', "$KEYS/hs256.secret", \%claims);
+our $tok_es = jwt('ES256', "$KEYS/es256.key", \%claims);
+
+# alg confusion: the RSA public key used as an HMAC secret
+our $tok_confused = jwt('HS256', "$KEYS/rs256.pub", \%claims);
+our $tok_none = b64url('{"alg":"none","typ":"JWT"}') . '.'
+                . b64url(qq({"device_id":"$DEV_A","exp":$exp})) . '.';
+
+our $page002 = do {
+    open my $in, '<', "$DATA/page-002-cart.v2.json" or die $!;
+    local $/;
+    <$in>;
+};
+
+our $missing = '{"code":400,"error":"MissingAuthHeader",'
+               . '"description":"x-firmly-authorization header is required"}';
+our $invalid = '{"code":401,"error":"InvalidJWTToken",'
+               . '"description":"The JWT token is invalid"}';
+our $not_found = '{"code":404,"error":"ErrorCartNotFound",'
+                 . '"description":"Cart not found"}';
+our $unavailable = '{"code":422,"error":"ErrorStoreUnavailable",'
+                   . '"description":"Store service unavailable"}';
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    if (!defined $block->http_config) {
+        $block->set_value("http_config", <<_EOC_);
+    cart_store $ENV{TEST_NGINX_STORE};
+    cart_device_jwt_key rs256 $KEYS/rs256.pub;
+_EOC_
+    }
+
+    if (!defined $block->config) {
+        $block->set_value("config", "include $ENV{TEST_NGINX_API_CONF};\n");
+    }
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: the page 002 example comes back byte for byte, in key order
+--- request
+GET /api/v2/domains/staging.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok_a"
+--- response_body eval
+$::page002
+--- response_headers_like
+Content-Type: application/json
+Cache-Control: private, no-cache
+ETag: "[0-9a-f]{16}"
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: a "Bearer " prefix is accepted
+--- request
+GET /api/v2/domains/staging.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: Bearer $::tok_a"
+--- response_body eval
+$::page002
+
+
+
+=== TEST 3: missing header: 400 MissingAuthHeader
+--- request
+GET /api/v2/domains/staging.luma.gift/cart
+--- error_code: 400
+--- response_body eval
+$::missing
+--- response_headers
+Content-Type: application/json
+Cache-Control: private, no-cache
+!ETag
+
+
+
+=== TEST 4: empty header: 400 MissingAuthHeader
+--- request
+GET /api/v2/domains/staging.luma.gift/cart
+--- more_headers
+x-firmly-authorization:
+--- error_code: 400
+--- response_body eval
+$::missing
+
+
+
+=== TEST 5: signed by another key: 401 InvalidJWTToken
+--- request
+GET /api/v2/domains/staging.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok_other_key"
+--- error_code: 401
+--- response_body eval
+$::invalid
+--- error_log
+token rejected
+
+
+
+=== TEST 6: HS256 signed with the RSA public key (alg confusion): 401
+--- request
+GET /api/v2/domains/staging.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok_confused"
+--- error_code: 401
+--- response_body eval
+$::invalid
+
+
+
+=== TEST 7: alg none: 401
+--- request
+GET /api/v2/domains/staging.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok_none"
+--- error_code: 401
+--- response_body eval
+$::invalid
+
+
+
+=== TEST 8: expired token: 401
+--- request
+GET /api/v2/domains/staging.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok_expired"
+--- error_code: 401
+--- response_body eval
+$::invalid
+
+
+
+=== TEST 9: a token without exp: 401
+--- request
+GET /api/v2/domains/staging.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok_no_exp"
+--- error_code: 401
+--- response_body eval
+$::invalid
+
+
+
+=== TEST 10: garbage tokens: 401
+--- request eval
+["GET /api/v2/domains/staging.luma.gift/cart",
+ "GET /api/v2/domains/staging.luma.gift/cart",
+ "GET /api/v2/domains/staging.luma.gift/cart",
+ "GET /api/v2/domains/staging.luma.gift/cart"]
+--- more_headers eval
+["x-firmly-authorization: garbage",
+ "x-firmly-authorization: a.b.c",
+ "x-firmly-authorization: " . ("A" x 8000),
+ "x-firmly-authorization: " . substr($::tok_a, 0, -5)]
+--- error_code eval
+[401, 401, 401, 401]
+--- response_body eval
+[$::invalid, $::invalid, $::invalid, $::invalid]
+
+
+
+=== TEST 11: no device claim, or one that is not a device id: 401
+--- request eval
+["GET /api/v2/domains/staging.luma.gift/cart",
+ "GET /api/v2/domains/staging.luma.gift/cart"]
+--- more_headers eval
+["x-firmly-authorization: $::tok_no_device",
+ "x-firmly-authorization: $::tok_bad_device"]
+--- error_code eval
+[401, 401]
+--- response_body eval
+[$::invalid, $::invalid]
+
+
+
+=== TEST 12: cart_device_jwt_claim names the device claim
+--- http_config eval
+"cart_store $ENV{TEST_NGINX_STORE};
+cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;
+cart_device_jwt_claim sub;"
+--- request eval
+["GET /api/v2/domains/staging.luma.gift/cart",
+ "GET /api/v2/domains/staging.luma.gift/cart"]
+--- more_headers eval
+["x-firmly-authorization: $::tok_sub",
+ "x-firmly-authorization: $::tok_a"]
+--- error_code eval
+[200, 401]
+--- response_body eval
+[$::page002, $::invalid]
+
+
+
+=== TEST 13: HS256 and ES256 keys, and key rotation: each key verifies
+--- http_config eval
+"cart_store $ENV{TEST_NGINX_STORE};
+cart_device_jwt_key rs256 $CartTest::KEYS/rs256-other.pub;
+cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;
+cart_device_jwt_key hs256 $CartTest::KEYS/hs256.secret;
+cart_device_jwt_key es256 $CartTest::KEYS/es256.pub;"
+--- request eval
+["GET /api/v2/domains/staging.luma.gift/cart",
+ "GET /api/v2/domains/staging.luma.gift/cart",
+ "GET /api/v2/domains/staging.luma.gift/cart",
+ "GET /api/v2/domains/staging.luma.gift/cart"]
+--- more_headers eval
+["x-firmly-authorization: $::tok_a",
+ "x-firmly-authorization: $::tok_other_key",
+ "x-firmly-authorization: $::tok_hs",
+ "x-firmly-authorization: $::tok_es"]
+--- response_body eval
+[$::page002, $::page002, $::page002, $::page002]
+
+
+
+=== TEST 14: an HS256 key does not verify an RS256 token, nor the reverse
+--- http_config eval
+"cart_store $ENV{TEST_NGINX_STORE};
+cart_device_jwt_key hs256 $CartTest::KEYS/hs256.secret;"
+--- request eval
+["GET /api/v2/domains/staging.luma.gift/cart",
+ "GET /api/v2/domains/staging.luma.gift/cart"]
+--- more_headers eval
+["x-firmly-authorization: $::tok_a",
+ "x-firmly-authorization: $::tok_es"]
+--- error_code eval
+[401, 401]
+
+
+
+=== TEST 15: two devices never see each other's carts
+--- request eval
+["GET /api/v2/domains/staging.luma.gift/cart",
+ "GET /api/v2/domains/staging.luma.gift/cart",
+ "GET /api/v2/domains/demo.luma.gift/cart"]
+--- more_headers eval
+["x-firmly-authorization: $::tok_b",
+ "x-firmly-authorization: $::tok_a",
+ "x-firmly-authorization: $::tok_b"]
+--- error_code eval
+[200, 200, 404]
+--- response_body_like eval
+['^\{"cart_id":"cart_other_b",', '^\{"cart_id":"cart_01H2XVBR8C8JS5MQSFPJ8HF9SA",',
+ 'ErrorCartNotFound']
+
+
+
+=== TEST 16: unknown domain, expired cart, expired device session: 404
+--- request eval
+["GET /api/v2/domains/unknown.example/cart",
+ "GET /api/v2/domains/shop.luma.gift/cart",
+ "GET /api/v2/domains/staging.luma.gift/cart"]
+--- more_headers eval
+["x-firmly-authorization: $::tok_a",
+ "x-firmly-authorization: $::tok_a",
+ "x-firmly-authorization: $::tok_old"]
+--- error_code eval
+[404, 404, 404]
+--- response_body eval
+[$::not_found, $::not_found, $::not_found]
+
+
+
+=== TEST 17: a domain marked unavailable: 422 ErrorStoreUnavailable
+--- request
+GET /api/v2/domains/closed.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok_a"
+--- error_code: 422
+--- response_body eval
+$::unavailable
+--- raw_response_headers_like chomp
+^HTTP/1.1 422 Unprocessable Entity\r\n
+
+
+
+=== TEST 18: domains are case-insensitive; a malformed one is a 400
+--- request eval
+["GET /api/v2/domains/Staging.LUMA.gift/cart",
+ "GET /api/v2/domains/bad%20domain/cart"]
+--- more_headers eval
+["x-firmly-authorization: $::tok_a",
+ "x-firmly-authorization: $::tok_a"]
+--- error_code eval
+[200, 400]
+--- response_body eval
+[$::page002,
+ '{"code":400,"error":"InvalidDomain","description":"The domain is not a valid domain name"}']
+
+
+
+=== TEST 19: If-None-Match with the ETag: 304; with another: 200
+--- request eval
+["GET /api/v2/domains/staging.luma.gift/cart",
+ "GET /api/v2/domains/staging.luma.gift/cart"]
+--- more_headers eval
+["x-firmly-authorization: $::tok_a\nIf-None-Match: \"9d410dfa8d0ac306\"",
+ "x-firmly-authorization: $::tok_a\nIf-None-Match: \"0000000000000000\""]
+--- error_code eval
+[304, 200]
+--- response_headers eval
+["ETag: \"9d410dfa8d0ac306\"\nCache-Control: private, no-cache",
+ "ETag: \"9d410dfa8d0ac306\""]
+--- response_body eval
+["", $::page002]
+
+
+
+=== TEST 20: HEAD: the headers of GET, no body
+--- request
+HEAD /api/v2/domains/staging.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok_a"
+--- response_headers
+Content-Type: application/json
+Content-Length: 2989
+ETag: "9d410dfa8d0ac306"
+--- response_body eval
+""
+
+
+
+=== TEST 21: other methods: 405 with Allow and the API's error body
+--- request
+POST /api/v2/domains/staging.luma.gift/cart
+{"x":1}
+--- more_headers eval
+"x-firmly-authorization: $::tok_a"
+--- error_code: 405
+--- response_headers
+Allow: GET, HEAD
+Content-Type: application/json
+--- response_body chomp
+{"code":405,"error":"MethodNotAllowed","description":"Only GET and HEAD are allowed"}
+
+
+
+=== TEST 22: $cart_device_id and $cart_domain
+--- config
+location ~ ^/api/v2/domains/([^/]+)/cart$ {
+    cart_api     firmly_cart_v2;
+    cart_domain  $1;
+    add_header   X-Device $cart_device_id;
+    add_header   X-Domain $cart_domain;
+}
+--- request
+GET /api/v2/domains/Demo.Luma.Gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok_a"
+--- response_headers eval
+"X-Device: $CartTest::DEV_A\nX-Domain: demo.luma.gift"
+
+
+
+=== TEST 23: a missing store: nginx starts, requests get 422, the log says why
+--- http_config eval
+"cart_store /nonexistent/cart-store;
+cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
+--- request
+GET /api/v2/domains/staging.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok_a"
+--- error_code: 422
+--- response_body eval
+$::unavailable
+--- error_log
+cart_store "/nonexistent/cart-store" is unavailable: No such file or directory
+
+
+
+=== TEST 24: a store created after nginx started is used without a reload
+--- http_config eval
+"cart_store $ENV{TEST_NGINX_LATE_STORE};
+cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
+--- init
+File::Path::remove_tree($ENV{TEST_NGINX_LATE_STORE});
+my $before = CartTest::http_get('/api/v2/domains/staging.luma.gift/cart',
+                      'x-firmly-authorization' => $::tok_a);
+Test::More::like($before, qr/^422 /, "TEST 24 - 422 before the store exists");
+CartTest::store($ENV{TEST_NGINX_LATE_STORE}, "$CartTest::DATA/base.ndjson");
+sleep 1.1;
+--- request
+GET /api/v2/domains/staging.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok_a"
+--- response_body eval
+$::page002
+
+
+
+=== TEST 25: an import while nginx runs is seen by the next request
+--- http_config eval
+"cart_store $ENV{TEST_NGINX_LIVE_STORE};
+cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
+--- init
+my $before = CartTest::http_get('/api/v2/domains/demo.luma.gift/cart',
+                      'x-firmly-authorization' => $::tok_a);
+Test::More::like($before, qr/^200 \{"cart_id":"cart_def456",/,
+                 "TEST 25 - the old cart before the import");
+CartTest::cartctl('--store', $ENV{TEST_NGINX_LIVE_STORE}, 'import',
+        "$CartTest::DATA/live-update.ndjson");
+--- request
+GET /api/v2/domains/demo.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok_a"
+--- response_body_like chomp
+^\{"cart_id":"cart_def456_v2",
+
+
+
+=== TEST 26: exp is checked on every request, also for a cached token
+--- init
+my $token = CartTest::jwt('RS256', "$CartTest::KEYS/rs256.key",
+                          { device_id => $CartTest::DEV_A, exp => time + 2 });
+my $path = '/api/v2/domains/staging.luma.gift/cart';
+Test::More::like(CartTest::http_get($path, 'x-firmly-authorization' => $token),
+                 qr/^200 /, "TEST 26 - 200 while the token is valid");
+sleep 3;
+Test::More::like(CartTest::http_get($path, 'x-firmly-authorization' => $token),
+                 qr/^401 /, "TEST 26 - 401 once it has expired, though cached");
+--- request
+GET /api/v2/domains/staging.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok_expired"
+--- error_code: 401
+--- response_body eval
+$::invalid

@@ -1,0 +1,139 @@
+package CartTest;
+
+# Helpers for the suites in t/: stores built with cartctl from fixture
+# NDJSON, JWTs signed with the test keys in t/keys, and a plain HTTP GET
+# for --- init blocks.  Not part of Test::Nginx.
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use Digest::SHA qw(hmac_sha256);
+use File::Basename qw(dirname);
+use File::Path qw(remove_tree);
+use File::Temp qw(tempfile);
+use IO::Socket::INET;
+use JSON::PP;
+use MIME::Base64 qw(encode_base64);
+
+use base 'Exporter';
+
+our @EXPORT = qw(
+    $KEYS $DATA $DEV_A $DEV_B $DEV_OLD
+    jwt jwt_parts b64url store cartctl http_get
+);
+
+our $T = abs_path(dirname(__FILE__) . '/..');
+our $KEYS = "$T/keys";
+our $DATA = "$T/data";
+
+# the devices of t/data/base.ndjson
+our $DEV_A = '3f9c2a7e-1b4d-4c8e-9a2f-6d5e4c3b2a10';
+our $DEV_B = 'b2c4e6f8-0a1b-4c3d-8e5f-7a9b1c3d5e7f';
+our $DEV_OLD = 'e7d6c5b4-a392-4817-9f0e-1d2c3b4a5968';
+
+my $json = JSON::PP->new->canonical;
+
+sub b64url {
+    my $s = encode_base64(shift, '');
+    $s =~ tr{+/}{-_};
+    $s =~ s/=+$//;
+    return $s;
+}
+
+sub openssl_sign {
+    my ($key, $input) = @_;
+
+    my ($fh, $file) = tempfile(UNLINK => 1);
+    binmode $fh;
+    print $fh $input;
+    close $fh;
+
+    my $sig = `openssl dgst -sha256 -sign '$key' -binary '$file'`;
+    die "openssl dgst failed" if $? != 0;
+
+    return $sig;
+}
+
+# ECDSA-Sig-Value DER -> r || s, 32 bytes each (RFC 7518, 3.4)
+sub der_to_raw {
+    my $der = shift;
+    my @b = unpack 'C*', $der;
+    my $i = 2;
+    my @parts;
+
+    for (1 .. 2) {
+        die "bad DER" if $b[$i] != 0x02;
+        my $len = $b[$i + 1];
+        my @int = @b[$i + 2 .. $i + 1 + $len];
+        shift @int while @int > 32;
+        unshift @int, 0 while @int < 32;
+        push @parts, @int;
+        $i += 2 + $len;
+    }
+
+    return pack 'C*', @parts;
+}
+
+# a compact JWS from raw header and payload JSON texts
+sub jwt_parts {
+    my ($alg, $key, $header, $payload) = @_;
+    my $input = b64url($header) . '.' . b64url($payload);
+    my $sig = '';
+
+    if ($alg eq 'HS256') {
+        open my $in, '<', $key or die "$key: $!";
+        my $secret = do { local $/; <$in> };
+        $secret =~ s/[\r\n]+$//;
+        $sig = hmac_sha256($input, $secret);
+
+    } elsif ($alg eq 'RS256') {
+        $sig = openssl_sign($key, $input);
+
+    } elsif ($alg eq 'ES256') {
+        $sig = der_to_raw(openssl_sign($key, $input));
+    }
+
+    return "$input." . b64url($sig);
+}
+
+# jwt('RS256', "$KEYS/rs256.key", { device_id => ..., exp => ... })
+sub jwt {
+    my ($alg, $key, $claims, $header) = @_;
+    $header ||= { alg => $alg, typ => 'JWT' };
+    return jwt_parts($alg, $key, $json->encode($header),
+                     $json->encode($claims));
+}
+
+sub cartctl {
+    my @args = @_;
+    my $bin = $ENV{TEST_NGINX_CARTCTL} || 'cartctl';
+    system($bin, @args) == 0 or die "cartctl @args: exit " . ($? >> 8);
+}
+
+# a fresh store at $dir from NDJSON files
+sub store {
+    my ($dir, @files) = @_;
+    remove_tree($dir);
+    cartctl('--store', $dir, '--map-size', '16M', 'import', $_) for @files;
+    return $dir;
+}
+
+# GET path from the nginx under test; returns "status body"
+sub http_get {
+    my ($path, %headers) = @_;
+    my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $port, Proto => 'tcp')
+        or die "connect: $!";
+    my $req = "GET $path HTTP/1.0\r\nHost: localhost\r\n";
+    $req .= "$_: $headers{$_}\r\n" for sort keys %headers;
+    print $sock "$req\r\n";
+    my $resp = do { local $/; <$sock> };
+    close $sock;
+    my ($status) = $resp =~ m{^HTTP/1\.\d (\d+)};
+    my ($body) = $resp =~ m{\r\n\r\n(.*)}s;
+    return "$status $body";
+}
+
+1;

@@ -1,0 +1,435 @@
+/*
+ * Unit tests of the pure functions: money, time, base64url, JWT decoding
+ * and verification, cart validation and views.  TAP output, for prove.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "cart_jwt.h"
+#include "cart_money.h"
+#include "cart_record.h"
+#include "cart_time.h"
+#include "cart_view.h"
+
+
+static int  test_count;
+static int  test_failed;
+
+
+static void
+ok(int cond, const char *name)
+{
+    test_count++;
+
+    if (!cond) {
+        test_failed++;
+    }
+
+    printf("%sok %d - %s\n", cond ? "" : "not ", test_count, name);
+}
+
+
+static void
+is_str(const char *got, const char *expected, const char *name)
+{
+    int  same;
+
+    same = got && expected && strcmp(got, expected) == 0;
+    ok(same, name);
+
+    if (!same) {
+        printf("#   got:      %s\n#   expected: %s\n", got ? got : "(null)",
+               expected ? expected : "(null)");
+    }
+}
+
+
+static char *
+slurp(const char *path)
+{
+    long   n;
+    char  *s;
+    FILE  *f;
+
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        return NULL;
+    }
+
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+
+    s = malloc((size_t) n + 1);
+    if (s && fread(s, 1, (size_t) n, f) != (size_t) n) {
+        free(s);
+        s = NULL;
+    }
+
+    fclose(f);
+
+    if (s) {
+        s[n] = '\0';
+    }
+
+    return s;
+}
+
+
+static void
+test_money(void)
+{
+    char          *s;
+    json_t        *j;
+    const char    *field, *reason;
+    cart_money_t   m;
+
+    struct {
+        const char  *currency;
+        int64_t      number;
+        const char  *json;
+    } cases[] = {
+        { "USD", 14999, "{\"currency\":\"USD\",\"value\":149.99,"
+                        "\"number\":14999,\"symbol\":\"$\"}" },
+        { "USD", 599, "{\"currency\":\"USD\",\"value\":5.99,"
+                      "\"number\":599,\"symbol\":\"$\"}" },
+        { "USD", 5400, "{\"currency\":\"USD\",\"value\":54,"
+                       "\"number\":5400,\"symbol\":\"$\"}" },
+        { "USD", 0, "{\"currency\":\"USD\",\"value\":0,"
+                    "\"number\":0,\"symbol\":\"$\"}" },
+        { "USD", -550, "{\"currency\":\"USD\",\"value\":-5.5,"
+                       "\"number\":-550,\"symbol\":\"$\"}" },
+        { "USD", 123456789012345LL, "{\"currency\":\"USD\","
+          "\"value\":1234567890123.45,\"number\":123456789012345,"
+          "\"symbol\":\"$\"}" },
+        { "JPY", 500, "{\"currency\":\"JPY\",\"value\":500,"
+                      "\"number\":500,\"symbol\":\"$\"}" },
+        { "BHD", 1500, "{\"currency\":\"BHD\",\"value\":1.5,"
+                       "\"number\":1500,\"symbol\":\"$\"}" },
+        { "BHD", 1234, "{\"currency\":\"BHD\",\"value\":1.234,"
+                       "\"number\":1234,\"symbol\":\"$\"}" },
+    };
+
+    size_t  i;
+
+    ok(cart_currency_exponent("USD") == 2, "USD has 2 decimals");
+    ok(cart_currency_exponent("JPY") == 0, "JPY has none");
+    ok(cart_currency_exponent("BHD") == 3, "BHD has 3");
+    ok(cart_currency_exponent("ZWG") == 2, "the last code of the list");
+    ok(cart_currency_exponent("XXX") == -1, "XXX is not a currency");
+    ok(cart_currency_exponent("usd") == -1, "codes are upper case");
+    ok(cart_currency_exponent("US") == -1, "codes have 3 letters");
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memcpy(m.currency, cases[i].currency, 4);
+        m.number = cases[i].number;
+        m.symbol = "$";
+
+        j = cart_money_json(&m, CART_MONEY_V2);
+        s = json_dumps(j, CART_JSON_FLAGS);
+        is_str(s, cases[i].json, "money printed without float noise");
+        free(s);
+        json_decref(j);
+    }
+
+    memcpy(m.currency, "USD", 4);
+    m.number = 220;
+    j = cart_money_json(&m, CART_MONEY_V1);
+    s = json_dumps(j, CART_JSON_FLAGS);
+    is_str(s, "{\"currency\":\"USD\",\"value\":2.2,\"symbol\":\"$\","
+              "\"number\":220}", "V1 money key order");
+    free(s);
+    json_decref(j);
+
+    j = json_loads("{\"currency\":\"USD\",\"value\":54.00,\"number\":5400,"
+                   "\"symbol\":\"$\"}", 0, NULL);
+    ok(cart_money_parse(j, &m, &field, &reason) == 0 && m.number == 5400,
+       "money parses");
+    json_decref(j);
+
+    j = json_loads("{\"currency\":\"USD\",\"value\":54.01,\"number\":5400,"
+                   "\"symbol\":\"$\"}", 0, NULL);
+    ok(cart_money_parse(j, &m, &field, &reason) == -1
+       && strcmp(field, "value") == 0, "value must match number");
+    json_decref(j);
+
+    j = json_loads("{\"currency\":\"USD\",\"value\":54,\"number\":5400.5,"
+                   "\"symbol\":\"$\"}", 0, NULL);
+    ok(cart_money_parse(j, &m, &field, &reason) == -1
+       && strcmp(field, "number") == 0, "number must be an integer");
+    json_decref(j);
+
+    j = json_loads("{\"currency\":\"ABC\",\"value\":1,\"number\":100,"
+                   "\"symbol\":\"$\"}", 0, NULL);
+    ok(cart_money_parse(j, &m, &field, &reason) == -1
+       && strcmp(field, "currency") == 0, "currency must be ISO 4217");
+    json_decref(j);
+
+    j = json_loads("{\"currency\":\"JPY\",\"value\":5,\"number\":500,"
+                   "\"symbol\":\"Y\"}", 0, NULL);
+    ok(cart_money_parse(j, &m, &field, &reason) == -1,
+       "JPY has no minor unit: 500 is 500, not 5");
+    json_decref(j);
+
+    j = json_loads("{\"currency\":\"USD\",\"value\":1e16,"
+                   "\"number\":100000000000000000,\"symbol\":\"$\"}", 0,
+                   NULL);
+    ok(cart_money_parse(j, &m, &field, &reason) == -1
+       && strcmp(field, "number") == 0, "amounts beyond 15 digits");
+    json_decref(j);
+}
+
+
+static void
+test_time(void)
+{
+    char     buf[CART_TIME_LEN];
+    int64_t  ms;
+
+    ok(cart_time_parse("1970-01-01T00:00:00Z", &ms) == 0 && ms == 0,
+       "the epoch");
+    ok(cart_time_parse("2026-12-31T00:00:00Z", &ms) == 0
+       && ms == 1798675200000LL, "a date");
+    ok(cart_time_parse("2026-12-31T01:30:00+01:30", &ms) == 0
+       && ms == 1798675200000LL, "an offset");
+    ok(cart_time_parse("2024-02-29T12:00:00.5z", &ms) == 0
+       && ms % 1000 == 500, "fractions and lower case z");
+    ok(cart_time_parse("2025-02-29T00:00:00Z", &ms) == -1,
+       "not a leap year");
+    ok(cart_time_parse("2026-12-31 00:00:00Z", &ms) == -1, "no T");
+    ok(cart_time_parse("2026-12-31T00:00:00", &ms) == -1, "no offset");
+    ok(cart_time_parse("2026-12-31T00:00:00Zjunk", &ms) == -1,
+       "trailing junk");
+    ok(cart_time_parse("2026-13-01T00:00:00Z", &ms) == -1, "month 13");
+    ok(cart_time_parse("", &ms) == -1, "empty");
+
+    cart_time_format(1798675200000LL, buf);
+    is_str(buf, "2026-12-31T00:00:00Z", "format, whole seconds");
+    cart_time_format(1798675200123LL, buf);
+    is_str(buf, "2026-12-31T00:00:00.123Z", "format, milliseconds");
+    cart_time_format(-1, buf);
+    is_str(buf, "1969-12-31T23:59:59.999Z", "format, before the epoch");
+}
+
+
+static void
+test_base64url(void)
+{
+    size_t         n;
+    unsigned char  out[64];
+
+    ok(cart_base64url_decode("aGk", 3, out, sizeof(out), &n) == 0 && n == 2
+       && memcmp(out, "hi", 2) == 0, "decodes without padding");
+    ok(cart_base64url_decode("-_8", 3, out, sizeof(out), &n) == 0 && n == 2
+       && out[0] == 0xfb && out[1] == 0xff, "the url alphabet");
+    ok(cart_base64url_decode("aGk=", 4, out, sizeof(out), &n) == -1,
+       "padding is not base64url");
+    ok(cart_base64url_decode("a+k", 3, out, sizeof(out), &n) == -1,
+       "+ is not base64url");
+    ok(cart_base64url_decode("aGl", 3, out, sizeof(out), &n) == -1,
+       "non-zero trailing bits");
+    ok(cart_base64url_decode("a", 1, out, sizeof(out), &n) == -1,
+       "a single character");
+    ok(cart_base64url_decode("", 0, out, sizeof(out), &n) == 0 && n == 0,
+       "empty");
+}
+
+
+static void
+test_jwt(const char *keys)
+{
+    char            path[1024], err[256], *tok;
+    size_t          len;
+    int64_t         exp;
+    cart_jwt_t      jwt;
+    const char     *sub;
+    cart_jwt_key_t  key[2];
+
+    ok(cart_jwt_decode("garbage", 7, &jwt) == CART_JWT_MALFORMED,
+       "not a JWT");
+    ok(cart_jwt_decode("a.b.c", 5, &jwt) == CART_JWT_MALFORMED,
+       "three segments of nothing");
+    ok(cart_jwt_decode("a.b.c.d", 7, &jwt) == CART_JWT_MALFORMED,
+       "four segments");
+
+    /* {"alg":"none"}.{"device_id":"d","exp":9999999999}. */
+    tok = "eyJhbGciOiJub25lIn0.eyJkZXZpY2VfaWQiOiJkIiwiZXhwIjo5OTk5OTk5OTk5fQ.";
+    ok(cart_jwt_decode(tok, strlen(tok), &jwt) == CART_JWT_INVALID,
+       "alg none is a JWT we refuse");
+    cart_jwt_free(&jwt);
+
+    /* {"alg":"HS256"}.{"device_id":"d","exp":9999999999}, secret "x"*32 */
+    snprintf(path, sizeof(path), "%s/hs256.secret", keys);
+    ok(cart_jwt_key_load(&key[0], CART_JWT_HS256, path, err, sizeof(err))
+       == 0, "an HS256 secret loads");
+
+    snprintf(path, sizeof(path), "%s/short.secret", keys);
+    ok(cart_jwt_key_load(&key[1], CART_JWT_HS256, path, err, sizeof(err))
+       == -1 && strstr(err, "32 bytes"), "a short secret is refused");
+
+    snprintf(path, sizeof(path), "%s/rs1024.pub", keys);
+    ok(cart_jwt_key_load(&key[1], CART_JWT_RS256, path, err, sizeof(err))
+       == -1 && strstr(err, "2048"), "a 1024-bit RSA key is refused");
+
+    snprintf(path, sizeof(path), "%s/es256.pub", keys);
+    ok(cart_jwt_key_load(&key[1], CART_JWT_RS256, path, err, sizeof(err))
+       == -1, "an EC key is not an rs256 key");
+
+    snprintf(path, sizeof(path), "%s/garbage.pem", keys);
+    ok(cart_jwt_key_load(&key[1], CART_JWT_RS256, path, err, sizeof(err))
+       == -1 && strstr(err, "PEM"), "garbage is not a key");
+
+    snprintf(path, sizeof(path), "%s/rs256.pub", keys);
+    ok(cart_jwt_key_load(&key[1], CART_JWT_RS256, path, err, sizeof(err))
+       == 0, "an RSA key loads");
+
+    /* HMAC-SHA256 of the input with the test secret, made by openssl */
+    tok = getenv("CART_TEST_HS256_TOKEN");
+    if (tok) {
+        ok(cart_jwt_decode(tok, strlen(tok), &jwt) == CART_JWT_OK,
+           "an HS256 token decodes");
+        ok(cart_jwt_verify(&jwt, key, 2) == CART_JWT_OK,
+           "and verifies with the HS256 key");
+        ok(cart_jwt_verify(&jwt, &key[1], 1) == CART_JWT_INVALID,
+           "but not with the RSA key alone");
+        ok(cart_jwt_subject(&jwt, "device_id", 1700000000, &sub, &len, &exp)
+           == CART_JWT_OK && len == 1 && *sub == 'd', "its subject");
+        ok(cart_jwt_subject(&jwt, "device_id", 99999999999LL, &sub, &len,
+                            &exp) == CART_JWT_INVALID, "expired later");
+        ok(cart_jwt_subject(&jwt, "sub", 1700000000, &sub, &len, &exp)
+           == CART_JWT_INVALID, "no such claim");
+        jwt.signature[0] ^= 1;
+        ok(cart_jwt_verify(&jwt, key, 2) == CART_JWT_INVALID,
+           "a flipped signature bit");
+        cart_jwt_free(&jwt);
+    }
+
+    cart_jwt_key_free(&key[0]);
+    cart_jwt_key_free(&key[1]);
+}
+
+
+static const char *
+render_error(const char *cart_json, char *err, size_t err_len)
+{
+    json_t        *cart;
+    cart_views_t   views;
+
+    cart = json_loads(cart_json, 0, NULL);
+    if (cart_views_render(cart, &views, err, err_len) == 0) {
+        cart_views_free(&views);
+        snprintf(err, err_len, "(no error)");
+    }
+
+    json_decref(cart);
+
+    return err;
+}
+
+
+#define MONEY(n)  "{\"currency\":\"USD\",\"value\":" #n ",\"number\":" \
+                  #n "00,\"symbol\":\"$\"}"
+
+static void
+test_views(const char *data)
+{
+    char          path[1024], err[600], *page, *v2, *v1, *v1_expected;
+    json_t       *cart;
+    cart_views_t  views;
+
+    snprintf(path, sizeof(path), "%s/page-002-cart.json", data);
+    page = slurp(path);
+    snprintf(path, sizeof(path), "%s/page-002-cart.v2.json", data);
+    v2 = slurp(path);
+    snprintf(path, sizeof(path), "%s/page-002-cart.v1.json", data);
+    v1_expected = slurp(path);
+
+    cart = json_loads(page, 0, NULL);
+    ok(cart_views_render(cart, &views, err, sizeof(err)) == 0,
+       "the page 002 example is a valid cart");
+
+    v1 = strndup(views.v2, views.v2_len);
+    is_str(v1, v2, "its V2 view is the page's, key for key");
+    free(v1);
+
+    v1 = strndup(views.v1, views.v1_len);
+    if (v1_expected) {
+        v1_expected[strcspn(v1_expected, "\n")] = '\0';
+    }
+    is_str(v1, v1_expected, "its V1 view is the page 004 shape");
+    free(v1);
+
+    ok(views.line_items == 1, "one line item");
+
+    cart_views_free(&views);
+    json_decref(cart);
+
+    is_str(render_error("[]", err, sizeof(err)), "cart: must be an object",
+           "a cart is an object");
+    is_str(render_error("{}", err, sizeof(err)), "cart.cart_id: required",
+           "cart_id is required");
+    is_str(render_error("{\"cart_id\":\"c\",\"line_items\":[{}]}", err,
+                        sizeof(err)),
+           "cart.line_items[0].line_item_id: required",
+           "a line item needs an id");
+    is_str(render_error("{\"cart_id\":\"c\",\"line_items\":[{\"line_item_id"
+                        "\":\"i\",\"quantity\":0}]}", err, sizeof(err)),
+           "cart.line_items[0].quantity: must be at least 1",
+           "quantities are positive");
+    is_str(render_error("{\"cart_id\":\"c\",\"line_items\":[{\"line_item_id"
+                        "\":\"i\",\"quantity\":1,\"price\":" MONEY(1)
+                        ",\"line_price\":{\"currency\":\"EUR\",\"value\":1,"
+                        "\"number\":100,\"symbol\":\"E\"}}]}", err,
+                        sizeof(err)),
+           "cart.line_items[0].line_price.currency: differs from the cart's "
+           "other amounts", "one currency per cart");
+    is_str(render_error("{\"cart_id\":\"c\",\"line_items\":[],\"sub_total\":"
+                        MONEY(1) ",\"total\":{\"currency\":\"USD\","
+                        "\"value\":1,\"number\":1,\"symbol\":\"$\"}}", err,
+                        sizeof(err)),
+           "cart.total.value: does not match number scaled by the "
+           "currency's exponent", "value and number agree");
+    is_str(render_error("{\"cart_id\":\"c\",\"line_items\":[],\"sub_total\":"
+                        MONEY(1) ",\"total\":" MONEY(1) ",\"notices\":[{"
+                        "\"code\":\"X\",\"severity\":\"fatal\"}]}", err,
+                        sizeof(err)),
+           "cart.notices[0].severity: must be \"info\", \"warning\" or "
+           "\"error\"", "notice severities");
+    is_str(render_error("{\"cart_id\":\"c\",\"line_items\":[],\"sub_total\":"
+                        MONEY(1) ",\"total\":" MONEY(1) ",\"shipments\":[{"
+                        "\"shipment_id\":\"s\",\"line_item_ids\":[1]}]}",
+                        err, sizeof(err)),
+           "cart.shipments[0].line_item_ids[0]: must be a string",
+           "shipment line item ids");
+    is_str(render_error("{\"cart_id\":\"c\",\"line_items\":[],\"sub_total\":"
+                        MONEY(1) ",\"total\":" MONEY(1) "}", err,
+                        sizeof(err)),
+           "(no error)", "the smallest valid cart");
+
+    free(page);
+    free(v2);
+    free(v1_expected);
+}
+
+
+int
+main(int argc, char **argv)
+{
+    const char  *keys, *data;
+
+    keys = argc > 1 ? argv[1] : "t/keys";
+    data = argc > 2 ? argv[2] : "t/data";
+
+    test_money();
+    test_time();
+    test_base64url();
+    test_jwt(keys);
+    test_views(data);
+
+    printf("1..%d\n", test_count);
+
+    return test_failed ? 1 : 0;
+}
