@@ -19,8 +19,7 @@ CART_CFLAGS := -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc
 LIBS        := -ljansson -llmdb -lcrypto -lm
 
 MODULE_SRCS := config ngx_http_cart_module.c $(wildcard src/ngx_http_*.[ch]) \
-               src/cart_jwt.c src/cart_jwt.h src/cart_layout.h \
-               src/cart_money.h src/cart_hash.h
+               src/cart_jwt.c src/cart_query.c $(wildcard src/cart_*.h)
 CARTCTL_SRCS := src/cartctl.c src/cart_record.c src/cart_view.c \
                 src/cart_money.c src/cart_time.c
 SHARED_HDRS := $(wildcard src/cart_*.h)
@@ -74,12 +73,13 @@ run: build $(DEMO_STORE)
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
 
-$(BUILD)/unit_tests: tests/unit_tests.c $(CARTCTL_SRCS) src/cart_jwt.c \
-        $(SHARED_HDRS) | deps
+UNIT_SRCS   := src/cart_record.c src/cart_view.c src/cart_money.c \
+               src/cart_time.c src/cart_jwt.c src/cart_query.c
+
+$(BUILD)/unit_tests: tests/unit_tests.c $(UNIT_SRCS) $(SHARED_HDRS) | deps
 	mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) $(CART_CFLAGS) -o $@ tests/unit_tests.c \
-	    src/cart_record.c src/cart_view.c src/cart_money.c src/cart_time.c \
-	    src/cart_jwt.c $(LIBS)
+	$(CC) $(CFLAGS) $(CART_CFLAGS) -o $@ tests/unit_tests.c $(UNIT_SRCS) \
+	    $(LIBS)
 
 # Test::Nginx suites (t/), cartctl and nginx -t tests (tests/), unit tests;
 # the project's own Test::Nginx runner serves when the real one is absent

@@ -44,6 +44,19 @@ static ngx_http_cart_route_t  ngx_http_cart_routes[] = {
       NGX_HTTP_CART_ROUTE_DOMAIN, ngx_http_cart_firmly_v2_errors,
       ngx_string("x-firmly-authorization") },
 
+    { ngx_string("firmly_cart_v1"), ngx_http_cart_firmly_cart_v1,
+      NGX_HTTP_CART_ROUTE_DOMAIN, ngx_http_cart_firmly_v1_errors,
+      ngx_string("x-firmly-authorization") },
+
+    { ngx_string("firmly_active_carts"), ngx_http_cart_firmly_active_carts,
+      0, ngx_http_cart_firmly_active_errors,
+      ngx_string("x-firmly-authorization") },
+
+    { ngx_string("firmly_active_domains"),
+      ngx_http_cart_firmly_active_domains,
+      0, ngx_http_cart_firmly_domains_errors,
+      ngx_string("x-firmly-authorization") },
+
     { ngx_null_string, NULL, 0, NULL, ngx_null_string }
 };
 
@@ -263,7 +276,7 @@ ngx_http_cart_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_cart_init(ngx_conf_t *cf)
 {
-    return ngx_http_cart_firmly_init(cf->log);
+    return ngx_http_cart_firmly_init();
 }
 
 

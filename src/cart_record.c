@@ -451,7 +451,7 @@ cart_record_to_json(cart_kind_e kind, const void *key, size_t key_len,
 
         p = (const char *) value + sizeof(dom);
 
-        return json_pack("{sss s#s#s#sbsss#}",
+        return json_pack("{s:s, s:s%, s:s%, s:s%, s:b, s:s, s:s%}",
                          "kind", "domain",
                          "domain", key, key_len,
                          "display_name", p, (size_t) dom.display_name_len,
@@ -468,7 +468,7 @@ cart_record_to_json(cart_kind_e kind, const void *key, size_t key_len,
             return NULL;
         }
 
-        return json_pack("{sss#so}", "kind", "device",
+        return json_pack("{s:s, s:s%, s:o}", "kind", "device",
                          "device_id", key, key_len,
                          "expires_at", cart_time_json(dev.expires_at_ms));
 
@@ -485,7 +485,7 @@ cart_record_to_json(cart_kind_e kind, const void *key, size_t key_len,
             return NULL;
         }
 
-        return json_pack("{sss#s#sososo}", "kind", "cart",
+        return json_pack("{s:s, s:s%, s:s%, s:o, s:o, s:o}", "kind", "cart",
                          "device_id", key, (size_t) (nul - (const char *) key),
                          "domain", nul + 1,
                          key_len - (size_t) (nul + 1 - (const char *) key),

@@ -779,19 +779,21 @@ cart_view_v1_empty(const cart_domain_info_t *domain, size_t *len)
     zero.number = 0;
     zero.symbol = domain->symbol;
 
-    v1 = json_pack("{sos[]s[]s[]}",
+    /* page 004's keys, in its (alphabetical) order */
+    v1 = json_pack("{s:o, s:s, s:[], s:[], s:[], s:s, s:o, s:s, s:o, s:o,"
+                   " s:o}",
                    "cart_discount", cart_money_json(&zero, CART_MONEY_V1),
-                   "line_items", "notice", "payment_method_options");
-
-    json_object_set_new(v1, "display_name", json_string(domain->display_name));
-    json_object_set_new(v1, "platform_id", json_string(domain->platform_id));
-    json_object_set_new(v1, "shipping_total",
-                        cart_money_json(&zero, CART_MONEY_V1));
-    json_object_set_new(v1, "shop_id", json_string(domain->domain));
-    json_object_set_new(v1, "sub_total",
-                        cart_money_json(&zero, CART_MONEY_V1));
-    json_object_set_new(v1, "tax", cart_money_json(&zero, CART_MONEY_V1));
-    json_object_set_new(v1, "total", cart_money_json(&zero, CART_MONEY_V1));
+                   "display_name", domain->display_name,
+                   "line_items", "notice", "payment_method_options",
+                   "platform_id", domain->platform_id,
+                   "shipping_total", cart_money_json(&zero, CART_MONEY_V1),
+                   "shop_id", domain->domain,
+                   "sub_total", cart_money_json(&zero, CART_MONEY_V1),
+                   "tax", cart_money_json(&zero, CART_MONEY_V1),
+                   "total", cart_money_json(&zero, CART_MONEY_V1));
+    if (v1 == NULL) {
+        return NULL;
+    }
 
     s = cart_dump(v1, len);
 

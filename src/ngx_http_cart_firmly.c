@@ -1,6 +1,8 @@
 #include <jansson.h>
 
+#include "cart_hash.h"
 #include "cart_money.h"
+#include "cart_query.h"
 #include "ngx_http_cart_auth.h"
 #include "ngx_http_cart_firmly.h"
 #include "ngx_http_cart_response.h"
@@ -9,55 +11,143 @@
 
 #define NGX_HTTP_UNPROCESSABLE_ENTITY  422
 
-#define NGX_HTTP_CART_INVALID_JWT                                            \
-    { NGX_HTTP_UNAUTHORIZED, "InvalidJWTToken", "The JWT token is invalid",  \
-      ngx_null_string }
+#define NGX_HTTP_CART_ERROR(status, error, description)                      \
+    { status, error, description, ngx_null_string }
+
+#define NGX_HTTP_CART_MISSING_AUTH(status)                                   \
+    NGX_HTTP_CART_ERROR(status, "MissingAuthHeader",                         \
+                        "x-firmly-authorization header is required")
+
+#define NGX_HTTP_CART_INVALID_JWT(status)                                    \
+    NGX_HTTP_CART_ERROR(status, "InvalidJWTToken", "The JWT token is invalid")
+
+#define NGX_HTTP_CART_BAD_DOMAIN                                             \
+    NGX_HTTP_CART_ERROR(NGX_HTTP_BAD_REQUEST, "InvalidDomain",               \
+                        "The domain is not a valid domain name")
+
+#define NGX_HTTP_CART_NOT_FOUND                                              \
+    NGX_HTTP_CART_ERROR(NGX_HTTP_NOT_FOUND, "ErrorCartNotFound",             \
+                        "Cart not found")
+
+#define NGX_HTTP_CART_UNAVAILABLE(status, description)                       \
+    NGX_HTTP_CART_ERROR(status, "ErrorStoreUnavailable", description)
 
 #define NGX_HTTP_CART_METHOD                                                 \
-    { NGX_HTTP_NOT_ALLOWED, "MethodNotAllowed",                              \
-      "Only GET and HEAD are allowed", ngx_null_string }
+    NGX_HTTP_CART_ERROR(NGX_HTTP_NOT_ALLOWED, "MethodNotAllowed",            \
+                        "Only GET and HEAD are allowed")
 
-#define NGX_HTTP_CART_INTERNAL                                               \
-    { NGX_HTTP_INTERNAL_SERVER_ERROR, "InternalServerError",                 \
-      "Internal server error", ngx_null_string }
+#define NGX_HTTP_CART_INTERNAL(description)                                  \
+    NGX_HTTP_CART_ERROR(NGX_HTTP_INTERNAL_SERVER_ERROR,                      \
+                        "InternalServerError", description)
 
+
+/* each table follows its page; they disagree, and so do we */
 
 /* page 002 */
 ngx_http_cart_error_t  ngx_http_cart_firmly_v2_errors[] = {
-    { NGX_HTTP_BAD_REQUEST, "MissingAuthHeader",
-      "x-firmly-authorization header is required", ngx_null_string },
-    NGX_HTTP_CART_INVALID_JWT,
-    NGX_HTTP_CART_INVALID_JWT,
-    { NGX_HTTP_BAD_REQUEST, "InvalidDomain",
-      "The domain is not a valid domain name", ngx_null_string },
-    { NGX_HTTP_BAD_REQUEST, "InvalidRequest",
-      "The query string is not valid", ngx_null_string },
-    { NGX_HTTP_NOT_FOUND, "ErrorCartNotFound", "Cart not found",
-      ngx_null_string },
-    { NGX_HTTP_UNPROCESSABLE_ENTITY, "ErrorStoreUnavailable", "Store service unavailable",
-      ngx_null_string },
-    { NGX_HTTP_UNPROCESSABLE_ENTITY, "ErrorStoreUnavailable", "Store service unavailable",
-      ngx_null_string },
+    NGX_HTTP_CART_MISSING_AUTH(NGX_HTTP_BAD_REQUEST),
+    NGX_HTTP_CART_INVALID_JWT(NGX_HTTP_UNAUTHORIZED),
+    NGX_HTTP_CART_INVALID_JWT(NGX_HTTP_UNAUTHORIZED),
+    NGX_HTTP_CART_BAD_DOMAIN,
+    NGX_HTTP_CART_ERROR(NGX_HTTP_BAD_REQUEST, "InvalidRequest",
+                        "The query string is not valid"),
+    NGX_HTTP_CART_NOT_FOUND,
+    NGX_HTTP_CART_UNAVAILABLE(NGX_HTTP_UNPROCESSABLE_ENTITY,
+                              "Store service unavailable"),
+    NGX_HTTP_CART_UNAVAILABLE(NGX_HTTP_UNPROCESSABLE_ENTITY,
+                              "Store service unavailable"),
     NGX_HTTP_CART_METHOD,
-    NGX_HTTP_CART_INTERNAL
+    NGX_HTTP_CART_INTERNAL("Internal server error")
+};
+
+/* page 004: authentication failures are 400s, unavailability a 503 */
+ngx_http_cart_error_t  ngx_http_cart_firmly_v1_errors[] = {
+    NGX_HTTP_CART_MISSING_AUTH(NGX_HTTP_BAD_REQUEST),
+    NGX_HTTP_CART_INVALID_JWT(NGX_HTTP_BAD_REQUEST),
+    NGX_HTTP_CART_INVALID_JWT(NGX_HTTP_BAD_REQUEST),
+    NGX_HTTP_CART_BAD_DOMAIN,
+    NGX_HTTP_CART_ERROR(NGX_HTTP_BAD_REQUEST, "InvalidRequest",
+                        "fast_mode must be true or false"),
+    NGX_HTTP_CART_NOT_FOUND,
+    NGX_HTTP_CART_UNAVAILABLE(NGX_HTTP_SERVICE_UNAVAILABLE,
+                              "Store temporarily unavailable"),
+    NGX_HTTP_CART_UNAVAILABLE(NGX_HTTP_SERVICE_UNAVAILABLE,
+                              "Store temporarily unavailable"),
+    NGX_HTTP_CART_METHOD,
+    NGX_HTTP_CART_INTERNAL("Internal server error")
+};
+
+/* page 000: every authentication failure is a 401, in three words */
+ngx_http_cart_error_t  ngx_http_cart_firmly_active_errors[] = {
+    NGX_HTTP_CART_ERROR(NGX_HTTP_UNAUTHORIZED, "MissingAuthHeader",
+                        "x-firmly-authorization header is missing or "
+                        "invalid"),
+    NGX_HTTP_CART_ERROR(NGX_HTTP_UNAUTHORIZED, "InvalidToken",
+                        "JWT token is invalid"),
+    NGX_HTTP_CART_INVALID_JWT(NGX_HTTP_UNAUTHORIZED),
+    NGX_HTTP_CART_BAD_DOMAIN,
+    NGX_HTTP_CART_ERROR(NGX_HTTP_BAD_REQUEST, "InvalidRequest",
+                        "excludes lists at most 256 domains"),
+    NGX_HTTP_CART_NOT_FOUND,
+    NGX_HTTP_CART_UNAVAILABLE(NGX_HTTP_SERVICE_UNAVAILABLE,
+                              "Store temporarily unavailable"),
+    NGX_HTTP_CART_UNAVAILABLE(NGX_HTTP_SERVICE_UNAVAILABLE,
+                              "Store temporarily unavailable"),
+    NGX_HTTP_CART_METHOD,
+    NGX_HTTP_CART_INTERNAL("Internal server error")
+};
+
+/* page 001: "Unauthorized" for any authentication failure, 500 else */
+ngx_http_cart_error_t  ngx_http_cart_firmly_domains_errors[] = {
+    NGX_HTTP_CART_ERROR(NGX_HTTP_UNAUTHORIZED, "Unauthorized",
+                        "Invalid or missing device authentication"),
+    NGX_HTTP_CART_ERROR(NGX_HTTP_UNAUTHORIZED, "Unauthorized",
+                        "Invalid or missing device authentication"),
+    NGX_HTTP_CART_ERROR(NGX_HTTP_UNAUTHORIZED, "Unauthorized",
+                        "Invalid or missing device authentication"),
+    NGX_HTTP_CART_BAD_DOMAIN,
+    NGX_HTTP_CART_ERROR(NGX_HTTP_BAD_REQUEST, "InvalidRequest",
+                        "The query string is not valid"),
+    NGX_HTTP_CART_NOT_FOUND,
+    NGX_HTTP_CART_INTERNAL("Server error occurred while fetching domains"),
+    NGX_HTTP_CART_INTERNAL("Server error occurred while fetching domains"),
+    NGX_HTTP_CART_METHOD,
+    NGX_HTTP_CART_INTERNAL("Server error occurred while fetching domains")
 };
 
 
 static ngx_http_cart_error_t  *ngx_http_cart_firmly_error_sets[] = {
     ngx_http_cart_firmly_v2_errors,
+    ngx_http_cart_firmly_v1_errors,
+    ngx_http_cart_firmly_active_errors,
+    ngx_http_cart_firmly_domains_errors,
     NULL
 };
 
 
+/* an active cart, copied out of the store */
+typedef struct {
+    ngx_str_t                domain;
+    int64_t                  updated_at_ms;
+    uint64_t                 etag;
+    ngx_str_t                v2;
+} ngx_http_cart_active_t;
+
+typedef struct {
+    ngx_array_t              carts;        /* ngx_http_cart_active_t */
+    cart_excludes_t         *excludes;
+    int64_t                  now;
+} ngx_http_cart_active_ctx_t;
+
+
 /* {"code":N,"error":"...","description":"..."}, made with jansson */
 static ngx_int_t
-ngx_http_cart_firmly_error_body(ngx_http_cart_error_t *error,
-    ngx_log_t *log)
+ngx_http_cart_firmly_error_body(ngx_http_cart_error_t *error)
 {
     char    *s;
     json_t  *json;
 
-    json = json_pack("{sIssss}", "code", (json_int_t) error->status,
+    json = json_pack("{s:I, s:s, s:s}", "code", (json_int_t) error->status,
                      "error", error->error,
                      "description", error->description);
     if (json == NULL) {
@@ -80,7 +170,7 @@ ngx_http_cart_firmly_error_body(ngx_http_cart_error_t *error,
 
 
 ngx_int_t
-ngx_http_cart_firmly_init(ngx_log_t *log)
+ngx_http_cart_firmly_init(void)
 {
     ngx_uint_t              i, j;
     ngx_http_cart_error_t  *set;
@@ -90,7 +180,7 @@ ngx_http_cart_firmly_init(ngx_log_t *log)
 
         for (j = 0; j < NGX_HTTP_CART_ERR_COUNT; j++) {
             if (set[j].body.data == NULL
-                && ngx_http_cart_firmly_error_body(&set[j], log) != NGX_OK)
+                && ngx_http_cart_firmly_error_body(&set[j]) != NGX_OK)
             {
                 return NGX_ERROR;
             }
@@ -113,8 +203,8 @@ ngx_http_cart_now_ms(void)
 
 
 /*
- * The device from the token and the domain from cart_domain, into the
- * request context; returns an error index, or -1.
+ * The device from the token and, for routes with cart_domain, the domain,
+ * into the request context; returns an error index, or -1.
  */
 static ngx_int_t
 ngx_http_cart_firmly_identify(ngx_http_request_t *r,
@@ -175,6 +265,24 @@ ngx_http_cart_firmly_identify(ngx_http_request_t *r,
 }
 
 
+/* a device whose session is missing or expired has no carts */
+static ngx_int_t
+ngx_http_cart_firmly_device(ngx_http_request_t *r, ngx_http_cart_ctx_t *ctx,
+    int64_t now)
+{
+    ngx_int_t          rc;
+    cart_device_rec_t  device;
+
+    rc = ngx_http_cart_store_device(r, &ctx->device_id, &device);
+
+    if (rc == NGX_OK && device.expires_at_ms <= now) {
+        return NGX_DECLINED;
+    }
+
+    return rc;
+}
+
+
 /*
  * The domain and the device's cart there, within a store transaction.
  * Returns an error index, or -1; a missing or expired cart leaves
@@ -184,9 +292,8 @@ static ngx_int_t
 ngx_http_cart_firmly_lookup(ngx_http_request_t *r, ngx_http_cart_ctx_t *ctx,
     ngx_http_cart_domain_t *domain, ngx_http_cart_cart_t *cart)
 {
-    int64_t            now;
-    ngx_int_t          rc;
-    cart_device_rec_t  device;
+    int64_t    now;
+    ngx_int_t  rc;
 
     ngx_memzero(cart, sizeof(ngx_http_cart_cart_t));
 
@@ -206,15 +313,9 @@ ngx_http_cart_firmly_lookup(ngx_http_request_t *r, ngx_http_cart_ctx_t *ctx,
 
     now = ngx_http_cart_now_ms();
 
-    /* a device whose session is missing or expired has no carts */
-    rc = ngx_http_cart_store_device(r, &ctx->device_id, &device);
-
-    if (rc == NGX_DECLINED || (rc == NGX_OK && device.expires_at_ms <= now)) {
-        return -1;
-    }
-
+    rc = ngx_http_cart_firmly_device(r, ctx, now);
     if (rc != NGX_OK) {
-        return NGX_HTTP_CART_ERR_INTERNAL;
+        return rc == NGX_DECLINED ? -1 : NGX_HTTP_CART_ERR_INTERNAL;
     }
 
     rc = ngx_http_cart_store_cart(r, &ctx->device_id, &ctx->domain, cart);
@@ -229,6 +330,28 @@ ngx_http_cart_firmly_lookup(ngx_http_request_t *r, ngx_http_cart_ctx_t *ctx,
 }
 
 
+/* the route's prologue: context, identity and a store transaction */
+static ngx_int_t
+ngx_http_cart_firmly_begin(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t **ctx)
+{
+    ngx_int_t  err;
+
+    *ctx = ngx_http_cart_ctx(r);
+    if (*ctx == NULL) {
+        return NGX_HTTP_CART_ERR_INTERNAL;
+    }
+
+    err = ngx_http_cart_firmly_identify(r, conf, *ctx);
+    if (err >= 0) {
+        return err;
+    }
+
+    return ngx_http_cart_store_begin(r) == NGX_OK
+           ? -1 : NGX_HTTP_CART_ERR_STORE_UNAVAILABLE;
+}
+
+
 ngx_int_t
 ngx_http_cart_firmly_cart_v2(ngx_http_request_t *r,
     ngx_http_cart_loc_conf_t *conf)
@@ -237,23 +360,10 @@ ngx_http_cart_firmly_cart_v2(ngx_http_request_t *r,
     ngx_http_cart_ctx_t     *ctx;
     ngx_http_cart_cart_t     cart;
     ngx_http_cart_domain_t   domain;
-    ngx_http_cart_error_t   *errors;
 
-    errors = conf->route->errors;
-
-    ctx = ngx_http_cart_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    err = ngx_http_cart_firmly_identify(r, conf, ctx);
+    err = ngx_http_cart_firmly_begin(r, conf, &ctx);
     if (err >= 0) {
-        return ngx_http_cart_send_error(r, &errors[err]);
-    }
-
-    if (ngx_http_cart_store_begin(r) != NGX_OK) {
-        return ngx_http_cart_send_error(r,
-                              &errors[NGX_HTTP_CART_ERR_STORE_UNAVAILABLE]);
+        return ngx_http_cart_send_error(r, &conf->route->errors[err]);
     }
 
     err = ngx_http_cart_firmly_lookup(r, ctx, &domain, &cart);
@@ -265,8 +375,364 @@ ngx_http_cart_firmly_cart_v2(ngx_http_request_t *r,
     }
 
     if (err >= 0) {
-        return ngx_http_cart_send_error(r, &errors[err]);
+        return ngx_http_cart_send_error(r, &conf->route->errors[err]);
     }
 
     return ngx_http_cart_send(r, NGX_HTTP_OK, &cart.v2, cart.rec.v2_etag);
+}
+
+
+ngx_int_t
+ngx_http_cart_firmly_cart_v1(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf)
+{
+    ngx_int_t                err;
+    ngx_str_t                fast_mode;
+    ngx_http_cart_ctx_t     *ctx;
+    ngx_http_cart_cart_t     cart;
+    ngx_http_cart_domain_t   domain;
+
+    /* both modes serve the same current data; anything else is an error */
+    if (ngx_http_arg(r, (u_char *) "fast_mode", 9, &fast_mode) == NGX_OK
+        && cart_bool_parse((char *) fast_mode.data, fast_mode.len) < 0)
+    {
+        return ngx_http_cart_send_error(r,
+                              &conf->route->errors[NGX_HTTP_CART_ERR_BAD_QUERY]);
+    }
+
+    err = ngx_http_cart_firmly_begin(r, conf, &ctx);
+    if (err >= 0) {
+        return ngx_http_cart_send_error(r, &conf->route->errors[err]);
+    }
+
+    err = ngx_http_cart_firmly_lookup(r, ctx, &domain, &cart);
+
+    ngx_http_cart_store_end();
+
+    if (err >= 0) {
+        return ngx_http_cart_send_error(r, &conf->route->errors[err]);
+    }
+
+    /* no cart yet: the domain's empty cart, made when it was written */
+    if (cart.v1.data == NULL) {
+        return ngx_http_cart_send(r, NGX_HTTP_OK, &domain.v1_empty,
+                                  domain.rec.v1_empty_etag);
+    }
+
+    return ngx_http_cart_send(r, NGX_HTTP_OK, &cart.v1, cart.rec.v1_etag);
+}
+
+
+static ngx_int_t
+ngx_http_cart_firmly_collect(ngx_http_request_t *r, ngx_str_t *domain,
+    ngx_http_cart_cart_t *cart, void *data)
+{
+    ngx_http_cart_active_ctx_t *actx = data;
+
+    ngx_int_t                rc;
+    ngx_http_cart_active_t  *a;
+    ngx_http_cart_domain_t   dom;
+
+    if (cart->rec.line_items == 0 || cart->rec.expires_at_ms <= actx->now
+        || (actx->excludes
+            && cart_excludes_has(actx->excludes, (char *) domain->data,
+                                 domain->len)))
+    {
+        return NGX_OK;
+    }
+
+    /* one domain's failure leaves that domain out, never the request */
+    rc = ngx_http_cart_store_domain(r, domain, &dom);
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "cart: domain \"%V\" left out: no domain record",
+                      domain);
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_OK;
+    }
+
+    if (!(dom.rec.flags & CART_DOMAIN_AVAILABLE)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "cart: domain \"%V\" left out: its store is "
+                      "unavailable", domain);
+        return NGX_OK;
+    }
+
+    a = ngx_array_push(&actx->carts);
+    if (a == NULL) {
+        return NGX_ERROR;
+    }
+
+    a->domain.data = ngx_pstrdup(r->pool, domain);
+    a->domain.len = domain->len;
+    a->v2.data = ngx_pstrdup(r->pool, &cart->v2);
+    a->v2.len = cart->v2.len;
+    a->updated_at_ms = cart->rec.updated_at_ms;
+    a->etag = cart->rec.v2_etag;
+
+    if (a->domain.data == NULL || a->v2.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* most recently updated first, then by domain name */
+static ngx_int_t
+ngx_http_cart_firmly_active_cmp(const void *one, const void *two)
+{
+    const ngx_http_cart_active_t  *a = one;
+    const ngx_http_cart_active_t  *b = two;
+
+    if (a->updated_at_ms != b->updated_at_ms) {
+        return a->updated_at_ms > b->updated_at_ms ? -1 : 1;
+    }
+
+    return ngx_memn2cmp(a->domain.data, b->domain.data, a->domain.len,
+                        b->domain.len);
+}
+
+
+/*
+ * The device's active carts in their order: the session unexpired, each
+ * cart unexpired with a line item, its domain's store available.
+ * Returns an error index, or -1.
+ */
+static ngx_int_t
+ngx_http_cart_firmly_active(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf, cart_excludes_t *excludes,
+    ngx_array_t **carts)
+{
+    ngx_int_t                    err, rc;
+    ngx_http_cart_ctx_t         *ctx;
+    ngx_http_cart_active_ctx_t   actx;
+
+    err = ngx_http_cart_firmly_begin(r, conf, &ctx);
+    if (err >= 0) {
+        return err;
+    }
+
+    actx.excludes = excludes;
+    actx.now = ngx_http_cart_now_ms();
+
+    if (ngx_array_init(&actx.carts, r->pool, 4,
+                       sizeof(ngx_http_cart_active_t)) != NGX_OK)
+    {
+        ngx_http_cart_store_end();
+        return NGX_HTTP_CART_ERR_INTERNAL;
+    }
+
+    rc = ngx_http_cart_firmly_device(r, ctx, actx.now);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_cart_store_device_carts(r, &ctx->device_id,
+                                              ngx_http_cart_firmly_collect,
+                                              &actx);
+    }
+
+    ngx_http_cart_store_end();
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_CART_ERR_STORE_UNAVAILABLE;
+    }
+
+    ngx_sort(actx.carts.elts, actx.carts.nelts,
+             sizeof(ngx_http_cart_active_t), ngx_http_cart_firmly_active_cmp);
+
+    *carts = ngx_palloc(r->pool, sizeof(ngx_array_t));
+    if (*carts == NULL) {
+        return NGX_HTTP_CART_ERR_INTERNAL;
+    }
+
+    **carts = actx.carts;
+
+    return -1;
+}
+
+
+/* ["a.com","b.com"]: the domains as JSON, with jansson */
+static ngx_int_t
+ngx_http_cart_firmly_domains_json(ngx_http_request_t *r, ngx_array_t *carts,
+    const char *key, ngx_str_t *out)
+{
+    char                    *s;
+    json_t                  *domains, *json;
+    ngx_uint_t               i;
+    ngx_http_cart_active_t  *a;
+
+    domains = json_array();
+    a = carts->elts;
+
+    for (i = 0; domains && i < carts->nelts; i++) {
+        if (json_array_append_new(domains,
+                                  json_stringn((char *) a[i].domain.data,
+                                               a[i].domain.len)) != 0)
+        {
+            json_decref(domains);
+            domains = NULL;
+        }
+    }
+
+    json = key ? json_pack("{s:o}", key, domains) : domains;
+    if (json == NULL) {
+        return NGX_ERROR;
+    }
+
+    s = json_dumps(json, CART_JSON_FLAGS);
+    json_decref(json);
+
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->len = ngx_strlen(s);
+    out->data = ngx_pnalloc(r->pool, out->len);
+
+    if (out->data) {
+        ngx_memcpy(out->data, s, out->len);
+    }
+
+    free(s);
+
+    return out->data ? NGX_OK : NGX_ERROR;
+}
+
+
+/* a strong validator of the listing: its domains and their carts' */
+static uint64_t
+ngx_http_cart_firmly_active_etag(ngx_array_t *carts, ngx_uint_t with_carts)
+{
+    uint64_t                 h;
+    ngx_uint_t               i;
+    ngx_http_cart_active_t  *a;
+
+    h = cart_hash("active", with_carts ? 6 : 5);
+    a = carts->elts;
+
+    for (i = 0; i < carts->nelts; i++) {
+        h = cart_hash_update(h, a[i].domain.data, a[i].domain.len);
+        h = cart_hash_update(h, ",", 1);
+
+        if (with_carts) {
+            h = cart_hash_update(h, &a[i].etag, sizeof(uint64_t));
+        }
+    }
+
+    return h;
+}
+
+
+ngx_int_t
+ngx_http_cart_firmly_active_carts(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf)
+{
+    u_char                  *p;
+    size_t                   len;
+    ngx_int_t                err;
+    ngx_str_t                arg, domains, body;
+    ngx_uint_t               i;
+    ngx_array_t             *carts;
+    cart_excludes_t         *excludes;
+    ngx_http_cart_active_t  *a;
+    ngx_http_cart_error_t   *errors;
+
+    errors = conf->route->errors;
+    excludes = NULL;
+
+    if (ngx_http_arg(r, (u_char *) "excludes", 8, &arg) == NGX_OK) {
+        excludes = ngx_palloc(r->pool, sizeof(cart_excludes_t));
+        p = ngx_pnalloc(r->pool, 2 * arg.len + 1);
+        if (excludes == NULL || p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* unescaped into the first half, lowercased into the second */
+        len = arg.len;
+        body.data = p;
+        ngx_unescape_uri(&p, &arg.data, arg.len, NGX_UNESCAPE_URI);
+        body.len = p - body.data;
+
+        if (cart_excludes_parse((char *) body.data, body.len,
+                                (char *) body.data + len, excludes) != 0)
+        {
+            return ngx_http_cart_send_error(r,
+                                    &errors[NGX_HTTP_CART_ERR_BAD_QUERY]);
+        }
+    }
+
+    err = ngx_http_cart_firmly_active(r, conf, excludes, &carts);
+    if (err >= 0) {
+        return ngx_http_cart_send_error(r, &errors[err]);
+    }
+
+    if (ngx_http_cart_firmly_domains_json(r, carts, NULL, &domains)
+        != NGX_OK)
+    {
+        return ngx_http_cart_send_error(r, &errors[NGX_HTTP_CART_ERR_INTERNAL]);
+    }
+
+    /* {"domains":[...],"carts":[...]}: the carts as they were stored */
+    len = sizeof("{\"domains\":,\"carts\":[]}") - 1 + domains.len;
+    a = carts->elts;
+
+    for (i = 0; i < carts->nelts; i++) {
+        len += a[i].v2.len + 1;
+    }
+
+    body.data = ngx_pnalloc(r->pool, len);
+    if (body.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(body.data, "{\"domains\":", sizeof("{\"domains\":") - 1);
+    p = ngx_cpymem(p, domains.data, domains.len);
+    p = ngx_cpymem(p, ",\"carts\":[", sizeof(",\"carts\":[") - 1);
+
+    for (i = 0; i < carts->nelts; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, a[i].v2.data, a[i].v2.len);
+    }
+
+    *p++ = ']';
+    *p++ = '}';
+
+    body.len = p - body.data;
+
+    return ngx_http_cart_send(r, NGX_HTTP_OK, &body,
+                              ngx_http_cart_firmly_active_etag(carts, 1));
+}
+
+
+ngx_int_t
+ngx_http_cart_firmly_active_domains(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf)
+{
+    ngx_int_t                err;
+    ngx_str_t                body;
+    ngx_array_t             *carts;
+    ngx_http_cart_error_t   *errors;
+
+    errors = conf->route->errors;
+
+    err = ngx_http_cart_firmly_active(r, conf, NULL, &carts);
+    if (err >= 0) {
+        return ngx_http_cart_send_error(r, &errors[err]);
+    }
+
+    if (ngx_http_cart_firmly_domains_json(r, carts, "domains", &body)
+        != NGX_OK)
+    {
+        return ngx_http_cart_send_error(r, &errors[NGX_HTTP_CART_ERR_INTERNAL]);
+    }
+
+    return ngx_http_cart_send(r, NGX_HTTP_OK, &body,
+                              ngx_http_cart_firmly_active_etag(carts, 0));
 }

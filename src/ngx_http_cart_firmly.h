@@ -14,12 +14,27 @@
 
 
 extern ngx_http_cart_error_t  ngx_http_cart_firmly_v2_errors[];
+extern ngx_http_cart_error_t  ngx_http_cart_firmly_v1_errors[];
+extern ngx_http_cart_error_t  ngx_http_cart_firmly_active_errors[];
+extern ngx_http_cart_error_t  ngx_http_cart_firmly_domains_errors[];
 
 /* builds the error bodies, once per process */
-ngx_int_t ngx_http_cart_firmly_init(ngx_log_t *log);
+ngx_int_t ngx_http_cart_firmly_init(void);
 
 /* GET /api/v2/domains/{domain}/cart */
 ngx_int_t ngx_http_cart_firmly_cart_v2(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf);
+
+/* GET /api/v1/domains/{domain}/cart */
+ngx_int_t ngx_http_cart_firmly_cart_v1(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf);
+
+/* GET /api/v2/carts/active (and the legacy /api/v1/carts/active) */
+ngx_int_t ngx_http_cart_firmly_active_carts(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf);
+
+/* GET /api/v2/carts/active-domains */
+ngx_int_t ngx_http_cart_firmly_active_domains(ngx_http_request_t *r,
     ngx_http_cart_loc_conf_t *conf);
 
 

@@ -286,9 +286,19 @@ static ngx_int_t
 ngx_http_cart_store_corrupt(ngx_http_request_t *r, const char *what,
     ngx_str_t *key)
 {
+    size_t  i, len;
+    u_char  buf[CART_CART_KEY_MAX];
+
+    /* a carts key reads "device id/domain" */
+    len = ngx_min(key->len, sizeof(buf));
+
+    for (i = 0; i < len; i++) {
+        buf[i] = key->data[i] ? key->data[i] : '/';
+    }
+
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "cart_store \"%s\": corrupt %s record \"%V\"",
-                  ngx_http_cart_store.path, what, key);
+                  "cart_store \"%s\": corrupt %s record \"%*s\" left out",
+                  ngx_http_cart_store.path, what, len, buf);
 
     return NGX_ERROR;
 }
@@ -339,33 +349,112 @@ ngx_http_cart_store_device(ngx_http_request_t *r, ngx_str_t *device_id,
 }
 
 
-ngx_int_t
-ngx_http_cart_store_cart(ngx_http_request_t *r, ngx_str_t *device_id,
-    ngx_str_t *domain, ngx_http_cart_cart_t *out)
+/* the header and both views of a stored cart value, in place */
+static ngx_int_t
+ngx_http_cart_store_cart_parts(u_char *value, size_t len,
+    ngx_http_cart_cart_t *out)
 {
-    size_t      len;
-    ngx_int_t   rc;
-    ngx_str_t   value, key;
-    u_char      buf[CART_CART_KEY_MAX];
-
-    len = cart_cart_key((char *) device_id->data, device_id->len,
-                        (char *) domain->data, domain->len, buf);
-
-    rc = ngx_http_cart_store_get(r, NGX_HTTP_CART_DB_CARTS, buf, len, &value);
-    if (rc != NGX_OK) {
-        return rc;
+    if (cart_cart_rec_read(value, len, &out->rec) != 0) {
+        return NGX_ERROR;
     }
 
-    if (cart_cart_rec_read(value.data, value.len, &out->rec) != 0) {
-        key.data = buf;
-        key.len = len;
-        return ngx_http_cart_store_corrupt(r, "cart", &key);
-    }
-
-    out->v2.data = value.data + sizeof(cart_cart_rec_t);
+    out->v2.data = value + sizeof(cart_cart_rec_t);
     out->v2.len = out->rec.v2_len;
     out->v1.data = out->v2.data + out->v2.len;
     out->v1.len = out->rec.v1_len;
 
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_cart_store_cart(ngx_http_request_t *r, ngx_str_t *device_id,
+    ngx_str_t *domain, ngx_http_cart_cart_t *out)
+{
+    ngx_int_t   rc;
+    ngx_str_t   value, key;
+    u_char      buf[CART_CART_KEY_MAX];
+
+    key.data = buf;
+    key.len = cart_cart_key((char *) device_id->data, device_id->len,
+                            (char *) domain->data, domain->len, buf);
+
+    rc = ngx_http_cart_store_get(r, NGX_HTTP_CART_DB_CARTS, key.data, key.len,
+                                 &value);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_cart_store_cart_parts(value.data, value.len, out) != NGX_OK) {
+        return ngx_http_cart_store_corrupt(r, "cart", &key);
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_cart_store_device_carts(ngx_http_request_t *r, ngx_str_t *device_id,
+    ngx_http_cart_store_cart_pt handler, void *data)
+{
+    int                    rc;
+    size_t                 prefix;
+    MDB_val                k, v;
+    ngx_int_t              hrc;
+    ngx_str_t              key, domain;
+    MDB_cursor            *cur;
+    ngx_http_cart_cart_t   cart;
+    u_char                 buf[CART_DEVICE_ID_MAX_LEN + 1];
+
+    /* the key range of a device's carts: "device id" NUL */
+    prefix = cart_cart_key((char *) device_id->data, device_id->len, "", 0,
+                           buf);
+
+    rc = mdb_cursor_open(ngx_http_cart_store.txn,
+                         ngx_http_cart_store.dbi[NGX_HTTP_CART_DB_CARTS],
+                         &cur);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    k.mv_data = buf;
+    k.mv_size = prefix;
+
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         rc == 0 && k.mv_size > prefix && ngx_memcmp(k.mv_data, buf, prefix)
+                                          == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+    {
+        if (ngx_http_cart_store_cart_parts(v.mv_data, v.mv_size, &cart)
+            != NGX_OK)
+        {
+            key.data = k.mv_data;
+            key.len = k.mv_size;
+            (void) ngx_http_cart_store_corrupt(r, "cart", &key);
+            continue;
+        }
+
+        domain.data = (u_char *) k.mv_data + prefix;
+        domain.len = k.mv_size - prefix;
+
+        hrc = handler(r, &domain, &cart, data);
+        if (hrc != NGX_OK) {
+            mdb_cursor_close(cur);
+            return hrc;
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc == 0 || rc == MDB_NOTFOUND) {
+        return NGX_OK;
+    }
+
+failed:
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "cart_store \"%s\": carts of a device: %s",
+                  ngx_http_cart_store.path, mdb_strerror(rc));
+
+    return NGX_ERROR;
 }

@@ -45,5 +45,16 @@ ngx_int_t ngx_http_cart_store_device(ngx_http_request_t *r,
 ngx_int_t ngx_http_cart_store_cart(ngx_http_request_t *r,
     ngx_str_t *device_id, ngx_str_t *domain, ngx_http_cart_cart_t *out);
 
+/*
+ * Calls handler for each cart of a device, in domain order, with the
+ * record's parts pointing into the map: valid only during the call, so a
+ * handler copies what it keeps.  A corrupt record is logged and skipped.
+ */
+typedef ngx_int_t (*ngx_http_cart_store_cart_pt)(ngx_http_request_t *r,
+    ngx_str_t *domain, ngx_http_cart_cart_t *cart, void *data);
+
+ngx_int_t ngx_http_cart_store_device_carts(ngx_http_request_t *r,
+    ngx_str_t *device_id, ngx_http_cart_store_cart_pt handler, void *data);
+
 
 #endif /* NGX_HTTP_CART_STORE_H */

@@ -3,70 +3,21 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/lib';
 use CartTest;
-use File::Temp qw(tempdir);
 
-my $tmp = tempdir(CLEANUP => 1);
-my $exp = time + 3600;
-my %claims = (device_id => $DEV_A, app_id => 'test', iat => $exp - 3600,
-              exp => $exp);
+firmly_setup("$DATA/base.ndjson");
 
-$ENV{TEST_NGINX_STORE} = store("$tmp/store", "$DATA/base.ndjson");
-$ENV{TEST_NGINX_KEYS} = $KEYS;
-$ENV{TEST_NGINX_API_CONF} = "$CartTest::T/../conf/cart_api.conf";
-$ENV{TEST_NGINX_LATE_STORE} = "$tmp/late";
-$ENV{TEST_NGINX_LIVE_STORE} = store("$tmp/live", "$DATA/base.ndjson");
+$ENV{TEST_NGINX_LATE_STORE} = "$ENV{TEST_NGINX_TMP}/late";
+$ENV{TEST_NGINX_LIVE_STORE} = store("$ENV{TEST_NGINX_TMP}/live",
+                                    "$DATA/base.ndjson");
 
-our $tok_a = jwt('RS256', "$KEYS/rs256.key", \%claims);
-our $tok_b = jwt('RS256', "$KEYS/rs256.key", { %claims, device_id => $DEV_B });
-our $tok_old = jwt('RS256', "$KEYS/rs256.key",
-                   { %claims, device_id => $DEV_OLD });
-our $tok_other_key = jwt('RS256', "$KEYS/rs256-other.key", \%claims);
-our $tok_expired = jwt('RS256', "$KEYS/rs256.key",
-                       { %claims, exp => time - 10 });
-our $tok_no_exp = jwt('RS256', "$KEYS/rs256.key", { device_id => $DEV_A });
-our $tok_no_device = jwt('RS256', "$KEYS/rs256.key", { %claims,
-                         device_id => undef });
-our $tok_bad_device = jwt('RS256', "$KEYS/rs256.key", { %claims,
-                          device_id => '../etc/passwd' });
-our $tok_sub = jwt('RS256', "$KEYS/rs256.key", { sub => $DEV_A,
-                   exp => $exp });
-our $tok_hs = jwt('HS256', "$KEYS/hs256.secret", \%claims);
-our $tok_es = jwt('ES256', "$KEYS/es256.key", \%claims);
-
-# alg confusion: the RSA public key used as an HMAC secret
-our $tok_confused = jwt('HS256', "$KEYS/rs256.pub", \%claims);
-our $tok_none = b64url('{"alg":"none","typ":"JWT"}') . '.'
-                . b64url(qq({"device_id":"$DEV_A","exp":$exp})) . '.';
-
-our $page002 = do {
-    open my $in, '<', "$DATA/page-002-cart.v2.json" or die $!;
-    local $/;
-    <$in>;
-};
-
-our $missing = '{"code":400,"error":"MissingAuthHeader",'
-               . '"description":"x-firmly-authorization header is required"}';
-our $invalid = '{"code":401,"error":"InvalidJWTToken",'
-               . '"description":"The JWT token is invalid"}';
-our $not_found = '{"code":404,"error":"ErrorCartNotFound",'
-                 . '"description":"Cart not found"}';
-our $unavailable = '{"code":422,"error":"ErrorStoreUnavailable",'
-                   . '"description":"Store service unavailable"}';
-
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    if (!defined $block->http_config) {
-        $block->set_value("http_config", <<_EOC_);
-    cart_store $ENV{TEST_NGINX_STORE};
-    cart_device_jwt_key rs256 $KEYS/rs256.pub;
-_EOC_
-    }
-
-    if (!defined $block->config) {
-        $block->set_value("config", "include $ENV{TEST_NGINX_API_CONF};\n");
-    }
-});
+$body{missing} = '{"code":400,"error":"MissingAuthHeader",'
+    . '"description":"x-firmly-authorization header is required"}';
+$body{invalid} = '{"code":401,"error":"InvalidJWTToken",'
+    . '"description":"The JWT token is invalid"}';
+$body{not_found} = '{"code":404,"error":"ErrorCartNotFound",'
+    . '"description":"Cart not found"}';
+$body{unavailable} = '{"code":422,"error":"ErrorStoreUnavailable",'
+    . '"description":"Store service unavailable"}';
 
 run_tests();
 
@@ -76,9 +27,9 @@ __DATA__
 --- request
 GET /api/v2/domains/staging.luma.gift/cart
 --- more_headers eval
-"x-firmly-authorization: $::tok_a"
+"x-firmly-authorization: $::tok{a}"
 --- response_body eval
-$::page002
+$::body{v2_page002}
 --- response_headers_like
 Content-Type: application/json
 Cache-Control: private, no-cache
@@ -92,9 +43,9 @@ ETag: "[0-9a-f]{16}"
 --- request
 GET /api/v2/domains/staging.luma.gift/cart
 --- more_headers eval
-"x-firmly-authorization: Bearer $::tok_a"
+"x-firmly-authorization: Bearer $::tok{a}"
 --- response_body eval
-$::page002
+$::body{v2_page002}
 
 
 
@@ -103,7 +54,7 @@ $::page002
 GET /api/v2/domains/staging.luma.gift/cart
 --- error_code: 400
 --- response_body eval
-$::missing
+$::body{missing}
 --- response_headers
 Content-Type: application/json
 Cache-Control: private, no-cache
@@ -118,7 +69,7 @@ GET /api/v2/domains/staging.luma.gift/cart
 x-firmly-authorization:
 --- error_code: 400
 --- response_body eval
-$::missing
+$::body{missing}
 
 
 
@@ -126,10 +77,10 @@ $::missing
 --- request
 GET /api/v2/domains/staging.luma.gift/cart
 --- more_headers eval
-"x-firmly-authorization: $::tok_other_key"
+"x-firmly-authorization: $::tok{other_key}"
 --- error_code: 401
 --- response_body eval
-$::invalid
+$::body{invalid}
 --- error_log
 token rejected
 
@@ -139,10 +90,10 @@ token rejected
 --- request
 GET /api/v2/domains/staging.luma.gift/cart
 --- more_headers eval
-"x-firmly-authorization: $::tok_confused"
+"x-firmly-authorization: $::tok{confused}"
 --- error_code: 401
 --- response_body eval
-$::invalid
+$::body{invalid}
 
 
 
@@ -150,10 +101,10 @@ $::invalid
 --- request
 GET /api/v2/domains/staging.luma.gift/cart
 --- more_headers eval
-"x-firmly-authorization: $::tok_none"
+"x-firmly-authorization: $::tok{none}"
 --- error_code: 401
 --- response_body eval
-$::invalid
+$::body{invalid}
 
 
 
@@ -161,10 +112,10 @@ $::invalid
 --- request
 GET /api/v2/domains/staging.luma.gift/cart
 --- more_headers eval
-"x-firmly-authorization: $::tok_expired"
+"x-firmly-authorization: $::tok{expired}"
 --- error_code: 401
 --- response_body eval
-$::invalid
+$::body{invalid}
 
 
 
@@ -172,10 +123,10 @@ $::invalid
 --- request
 GET /api/v2/domains/staging.luma.gift/cart
 --- more_headers eval
-"x-firmly-authorization: $::tok_no_exp"
+"x-firmly-authorization: $::tok{no_exp}"
 --- error_code: 401
 --- response_body eval
-$::invalid
+$::body{invalid}
 
 
 
@@ -189,11 +140,11 @@ $::invalid
 ["x-firmly-authorization: garbage",
  "x-firmly-authorization: a.b.c",
  "x-firmly-authorization: " . ("A" x 8000),
- "x-firmly-authorization: " . substr($::tok_a, 0, -5)]
+ "x-firmly-authorization: " . substr($::tok{a}, 0, -5)]
 --- error_code eval
 [401, 401, 401, 401]
 --- response_body eval
-[$::invalid, $::invalid, $::invalid, $::invalid]
+[$::body{invalid}, $::body{invalid}, $::body{invalid}, $::body{invalid}]
 
 
 
@@ -202,12 +153,12 @@ $::invalid
 ["GET /api/v2/domains/staging.luma.gift/cart",
  "GET /api/v2/domains/staging.luma.gift/cart"]
 --- more_headers eval
-["x-firmly-authorization: $::tok_no_device",
- "x-firmly-authorization: $::tok_bad_device"]
+["x-firmly-authorization: $::tok{no_device}",
+ "x-firmly-authorization: $::tok{bad_device}"]
 --- error_code eval
 [401, 401]
 --- response_body eval
-[$::invalid, $::invalid]
+[$::body{invalid}, $::body{invalid}]
 
 
 
@@ -220,12 +171,12 @@ cart_device_jwt_claim sub;"
 ["GET /api/v2/domains/staging.luma.gift/cart",
  "GET /api/v2/domains/staging.luma.gift/cart"]
 --- more_headers eval
-["x-firmly-authorization: $::tok_sub",
- "x-firmly-authorization: $::tok_a"]
+["x-firmly-authorization: $::tok{sub}",
+ "x-firmly-authorization: $::tok{a}"]
 --- error_code eval
 [200, 401]
 --- response_body eval
-[$::page002, $::invalid]
+[$::body{v2_page002}, $::body{invalid}]
 
 
 
@@ -242,12 +193,12 @@ cart_device_jwt_key es256 $CartTest::KEYS/es256.pub;"
  "GET /api/v2/domains/staging.luma.gift/cart",
  "GET /api/v2/domains/staging.luma.gift/cart"]
 --- more_headers eval
-["x-firmly-authorization: $::tok_a",
- "x-firmly-authorization: $::tok_other_key",
- "x-firmly-authorization: $::tok_hs",
- "x-firmly-authorization: $::tok_es"]
+["x-firmly-authorization: $::tok{a}",
+ "x-firmly-authorization: $::tok{other_key}",
+ "x-firmly-authorization: $::tok{hs}",
+ "x-firmly-authorization: $::tok{es}"]
 --- response_body eval
-[$::page002, $::page002, $::page002, $::page002]
+[$::body{v2_page002}, $::body{v2_page002}, $::body{v2_page002}, $::body{v2_page002}]
 
 
 
@@ -259,8 +210,8 @@ cart_device_jwt_key hs256 $CartTest::KEYS/hs256.secret;"
 ["GET /api/v2/domains/staging.luma.gift/cart",
  "GET /api/v2/domains/staging.luma.gift/cart"]
 --- more_headers eval
-["x-firmly-authorization: $::tok_a",
- "x-firmly-authorization: $::tok_es"]
+["x-firmly-authorization: $::tok{a}",
+ "x-firmly-authorization: $::tok{es}"]
 --- error_code eval
 [401, 401]
 
@@ -272,9 +223,9 @@ cart_device_jwt_key hs256 $CartTest::KEYS/hs256.secret;"
  "GET /api/v2/domains/staging.luma.gift/cart",
  "GET /api/v2/domains/demo.luma.gift/cart"]
 --- more_headers eval
-["x-firmly-authorization: $::tok_b",
- "x-firmly-authorization: $::tok_a",
- "x-firmly-authorization: $::tok_b"]
+["x-firmly-authorization: $::tok{b}",
+ "x-firmly-authorization: $::tok{a}",
+ "x-firmly-authorization: $::tok{b}"]
 --- error_code eval
 [200, 200, 404]
 --- response_body_like eval
@@ -289,13 +240,13 @@ cart_device_jwt_key hs256 $CartTest::KEYS/hs256.secret;"
  "GET /api/v2/domains/shop.luma.gift/cart",
  "GET /api/v2/domains/staging.luma.gift/cart"]
 --- more_headers eval
-["x-firmly-authorization: $::tok_a",
- "x-firmly-authorization: $::tok_a",
- "x-firmly-authorization: $::tok_old"]
+["x-firmly-authorization: $::tok{a}",
+ "x-firmly-authorization: $::tok{a}",
+ "x-firmly-authorization: $::tok{old}"]
 --- error_code eval
 [404, 404, 404]
 --- response_body eval
-[$::not_found, $::not_found, $::not_found]
+[$::body{not_found}, $::body{not_found}, $::body{not_found}]
 
 
 
@@ -303,10 +254,10 @@ cart_device_jwt_key hs256 $CartTest::KEYS/hs256.secret;"
 --- request
 GET /api/v2/domains/closed.luma.gift/cart
 --- more_headers eval
-"x-firmly-authorization: $::tok_a"
+"x-firmly-authorization: $::tok{a}"
 --- error_code: 422
 --- response_body eval
-$::unavailable
+$::body{unavailable}
 --- raw_response_headers_like chomp
 ^HTTP/1.1 422 Unprocessable Entity\r\n
 
@@ -317,12 +268,12 @@ $::unavailable
 ["GET /api/v2/domains/Staging.LUMA.gift/cart",
  "GET /api/v2/domains/bad%20domain/cart"]
 --- more_headers eval
-["x-firmly-authorization: $::tok_a",
- "x-firmly-authorization: $::tok_a"]
+["x-firmly-authorization: $::tok{a}",
+ "x-firmly-authorization: $::tok{a}"]
 --- error_code eval
 [200, 400]
 --- response_body eval
-[$::page002,
+[$::body{v2_page002},
  '{"code":400,"error":"InvalidDomain","description":"The domain is not a valid domain name"}']
 
 
@@ -332,15 +283,15 @@ $::unavailable
 ["GET /api/v2/domains/staging.luma.gift/cart",
  "GET /api/v2/domains/staging.luma.gift/cart"]
 --- more_headers eval
-["x-firmly-authorization: $::tok_a\nIf-None-Match: \"9d410dfa8d0ac306\"",
- "x-firmly-authorization: $::tok_a\nIf-None-Match: \"0000000000000000\""]
+["x-firmly-authorization: $::tok{a}\nIf-None-Match: \"9d410dfa8d0ac306\"",
+ "x-firmly-authorization: $::tok{a}\nIf-None-Match: \"0000000000000000\""]
 --- error_code eval
 [304, 200]
 --- response_headers eval
 ["ETag: \"9d410dfa8d0ac306\"\nCache-Control: private, no-cache",
  "ETag: \"9d410dfa8d0ac306\""]
 --- response_body eval
-["", $::page002]
+["", $::body{v2_page002}]
 
 
 
@@ -348,7 +299,7 @@ $::unavailable
 --- request
 HEAD /api/v2/domains/staging.luma.gift/cart
 --- more_headers eval
-"x-firmly-authorization: $::tok_a"
+"x-firmly-authorization: $::tok{a}"
 --- response_headers
 Content-Type: application/json
 Content-Length: 2989
@@ -363,7 +314,7 @@ ETag: "9d410dfa8d0ac306"
 POST /api/v2/domains/staging.luma.gift/cart
 {"x":1}
 --- more_headers eval
-"x-firmly-authorization: $::tok_a"
+"x-firmly-authorization: $::tok{a}"
 --- error_code: 405
 --- response_headers
 Allow: GET, HEAD
@@ -384,7 +335,7 @@ location ~ ^/api/v2/domains/([^/]+)/cart$ {
 --- request
 GET /api/v2/domains/Demo.Luma.Gift/cart
 --- more_headers eval
-"x-firmly-authorization: $::tok_a"
+"x-firmly-authorization: $::tok{a}"
 --- response_headers eval
 "X-Device: $CartTest::DEV_A\nX-Domain: demo.luma.gift"
 
@@ -397,10 +348,10 @@ cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
 --- request
 GET /api/v2/domains/staging.luma.gift/cart
 --- more_headers eval
-"x-firmly-authorization: $::tok_a"
+"x-firmly-authorization: $::tok{a}"
 --- error_code: 422
 --- response_body eval
-$::unavailable
+$::body{unavailable}
 --- error_log
 cart_store "/nonexistent/cart-store" is unavailable: No such file or directory
 
@@ -413,16 +364,16 @@ cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
 --- init
 File::Path::remove_tree($ENV{TEST_NGINX_LATE_STORE});
 my $before = CartTest::http_get('/api/v2/domains/staging.luma.gift/cart',
-                      'x-firmly-authorization' => $::tok_a);
+                      'x-firmly-authorization' => $::tok{a});
 Test::More::like($before, qr/^422 /, "TEST 24 - 422 before the store exists");
 CartTest::store($ENV{TEST_NGINX_LATE_STORE}, "$CartTest::DATA/base.ndjson");
 sleep 1.1;
 --- request
 GET /api/v2/domains/staging.luma.gift/cart
 --- more_headers eval
-"x-firmly-authorization: $::tok_a"
+"x-firmly-authorization: $::tok{a}"
 --- response_body eval
-$::page002
+$::body{v2_page002}
 
 
 
@@ -432,7 +383,7 @@ $::page002
 cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
 --- init
 my $before = CartTest::http_get('/api/v2/domains/demo.luma.gift/cart',
-                      'x-firmly-authorization' => $::tok_a);
+                      'x-firmly-authorization' => $::tok{a});
 Test::More::like($before, qr/^200 \{"cart_id":"cart_def456",/,
                  "TEST 25 - the old cart before the import");
 CartTest::cartctl('--store', $ENV{TEST_NGINX_LIVE_STORE}, 'import',
@@ -440,7 +391,7 @@ CartTest::cartctl('--store', $ENV{TEST_NGINX_LIVE_STORE}, 'import',
 --- request
 GET /api/v2/domains/demo.luma.gift/cart
 --- more_headers eval
-"x-firmly-authorization: $::tok_a"
+"x-firmly-authorization: $::tok{a}"
 --- response_body_like chomp
 ^\{"cart_id":"cart_def456_v2",
 
@@ -459,7 +410,7 @@ Test::More::like(CartTest::http_get($path, 'x-firmly-authorization' => $token),
 --- request
 GET /api/v2/domains/staging.luma.gift/cart
 --- more_headers eval
-"x-firmly-authorization: $::tok_expired"
+"x-firmly-authorization: $::tok{expired}"
 --- error_code: 401
 --- response_body eval
-$::invalid
+$::body{invalid}

@@ -19,8 +19,8 @@ use MIME::Base64 qw(encode_base64);
 use base 'Exporter';
 
 our @EXPORT = qw(
-    $KEYS $DATA $DEV_A $DEV_B $DEV_OLD
-    jwt jwt_parts b64url store cartctl http_get
+    $KEYS $DATA $DEV_A $DEV_B $DEV_C $DEV_MANY $DEV_OLD %tok %body
+    jwt jwt_parts b64url store cartctl http_get firmly_setup slurp
 );
 
 our $T = abs_path(dirname(__FILE__) . '/..');
@@ -31,6 +31,14 @@ our $DATA = "$T/data";
 our $DEV_A = '3f9c2a7e-1b4d-4c8e-9a2f-6d5e4c3b2a10';
 our $DEV_B = 'b2c4e6f8-0a1b-4c3d-8e5f-7a9b1c3d5e7f';
 our $DEV_OLD = 'e7d6c5b4-a392-4817-9f0e-1d2c3b4a5968';
+
+# the devices of t/data/active.ndjson: no carts, and carts at 20 domains
+our $DEV_C = 'c0c0c0c0-0000-4000-8000-000000000000';
+our $DEV_MANY = 'aaaaaaaa-2020-4020-8020-202020202020';
+
+# device tokens ($tok{a} for $DEV_A, ...) and expected bodies, by name
+our %tok;
+our %body;
 
 my $json = JSON::PP->new->canonical;
 
@@ -105,6 +113,13 @@ sub jwt {
                      $json->encode($claims));
 }
 
+sub slurp {
+    my $file = shift;
+    open my $in, '<', $file or die "$file: $!";
+    local $/;
+    return scalar <$in>;
+}
+
 sub cartctl {
     my @args = @_;
     my $bin = $ENV{TEST_NGINX_CARTCTL} || 'cartctl';
@@ -119,7 +134,8 @@ sub store {
     return $dir;
 }
 
-# GET path from the nginx under test; returns "status body"
+# GET path from the nginx under test: "status body", or in list context
+# (status, body, headers)
 sub http_get {
     my ($path, %headers) = @_;
     my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
@@ -131,9 +147,66 @@ sub http_get {
     print $sock "$req\r\n";
     my $resp = do { local $/; <$sock> };
     close $sock;
-    my ($status) = $resp =~ m{^HTTP/1\.\d (\d+)};
-    my ($body) = $resp =~ m{\r\n\r\n(.*)}s;
-    return "$status $body";
+    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
+    my ($status) = $head =~ m{^HTTP/1\.\d (\d+)};
+    return wantarray ? ($status, $body, $head) : "$status $body";
+}
+
+# The common set-up of the firmly suites: a store from the fixtures, the
+# device tokens, and default http_config and config sections.
+sub firmly_setup {
+    my @fixtures = @_;
+    my $tmp = File::Temp::tempdir(CLEANUP => 1);
+    my $exp = time + 3600;
+    my %claims = (device_id => $DEV_A, app_id => 'test',
+                  iat => $exp - 3600, exp => $exp);
+    my $rs = "$KEYS/rs256.key";
+
+    $ENV{TEST_NGINX_TMP} = $tmp;
+    $ENV{TEST_NGINX_STORE} = store("$tmp/store", @fixtures);
+    $ENV{TEST_NGINX_API_CONF} = "$T/../conf/cart_api.conf";
+
+    %tok = (
+        a => jwt('RS256', $rs, \%claims),
+        b => jwt('RS256', $rs, { %claims, device_id => $DEV_B }),
+        c => jwt('RS256', $rs, { %claims, device_id => $DEV_C }),
+        many => jwt('RS256', $rs, { %claims, device_id => $DEV_MANY }),
+        old => jwt('RS256', $rs, { %claims, device_id => $DEV_OLD }),
+        unknown => jwt('RS256', $rs, { %claims, device_id => 'nobody' }),
+        other_key => jwt('RS256', "$KEYS/rs256-other.key", \%claims),
+        expired => jwt('RS256', $rs, { %claims, exp => time - 10 }),
+        no_exp => jwt('RS256', $rs, { device_id => $DEV_A }),
+        no_device => jwt('RS256', $rs, { %claims, device_id => undef }),
+        bad_device => jwt('RS256', $rs, { %claims,
+                                          device_id => '../etc/passwd' }),
+        sub => jwt('RS256', $rs, { sub => $DEV_A, exp => $exp }),
+        hs => jwt('HS256', "$KEYS/hs256.secret", \%claims),
+        es => jwt('ES256', "$KEYS/es256.key", \%claims),
+        # alg confusion: the RSA public key used as an HMAC secret
+        confused => jwt('HS256', "$KEYS/rs256.pub", \%claims),
+        none => b64url('{"alg":"none","typ":"JWT"}') . '.'
+                . b64url(qq({"device_id":"$DEV_A","exp":$exp})) . '.',
+    );
+
+    %body = (
+        v2_page002 => slurp("$DATA/page-002-cart.v2.json"),
+    );
+
+    main::add_block_preprocessor(sub {
+        my $block = shift;
+
+        if (!defined $block->http_config) {
+            $block->set_value("http_config", <<_EOC_);
+    cart_store $ENV{TEST_NGINX_STORE};
+    cart_device_jwt_key rs256 $KEYS/rs256.pub;
+_EOC_
+        }
+
+        if (!defined $block->config) {
+            $block->set_value("config",
+                              "include $ENV{TEST_NGINX_API_CONF};\n");
+        }
+    });
 }
 
 1;

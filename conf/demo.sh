@@ -1,0 +1,51 @@
+#!/bin/sh
+# "make run": serves the demo store on 127.0.0.1 and prints curl lines.
+# usage: conf/demo.sh NGINX MODULE STORE PORT
+set -eu
+
+nginx=$1 module=$2 store=$3 port=$4
+top=$(cd "$(dirname "$0")/.." && pwd)
+prefix=$top/build/demo
+device=8d1b5c2e-4f6a-4b7c-9d8e-0f1a2b3c4d5e
+
+mkdir -p "$prefix"
+
+# root starts the workers as nobody, who may use the store (Makefile)
+user=
+[ "$(id -u)" = 0 ] && user="user nobody nogroup;"
+
+sed -e "s|@MODULE@|$module|" -e "s|@STORE@|$store|" -e "s|@PORT@|$port|" \
+    -e "s|@KEY@|$top/conf/demo/demo-rs256.pub|" -e "s|@PREFIX@|$prefix|" \
+    -e "s|@API_CONF@|$top/conf/cart_api.conf|" -e "s|@USER@|$user|" \
+    "$top/conf/demo.conf.in" > "$prefix/nginx.conf"
+
+"$nginx" -q -t -p "$prefix/" -c "$prefix/nginx.conf"
+
+# a device token as firmly issues them: RS256, device_id, app_id, iat, exp
+token=$(perl -I"$top/t/lib" -MCartTest -e '
+    my $now = time;
+    print jwt("RS256", $ARGV[0], { device_id => $ARGV[1], app_id => "demo",
+                                   iat => $now, exp => $now + 86400 });
+' "$top/conf/demo/demo-rs256.key" "$device")
+
+url=http://127.0.0.1:$port
+h="x-firmly-authorization: $token"
+
+cat <<EOT
+ngx_http_cart_module demo on $url (Ctrl-C stops it)
+store: $store (device $device)
+the token below is valid for 24 hours; "make run" again makes a new one
+
+curl -s -H '$h' $url/api/v2/domains/staging.luma.gift/cart
+curl -s -H '$h' $url/api/v2/domains/demo.luma.gift/cart
+curl -s -H '$h' $url/api/v2/domains/shop.luma.gift/cart
+curl -s -H '$h' $url/api/v1/domains/staging.luma.gift/cart
+curl -s -H '$h' $url/api/v1/domains/unknown-yet.luma.gift/cart
+curl -s -H '$h' $url/api/v2/carts/active
+curl -s -H '$h' '$url/api/v2/carts/active?excludes=demo.luma.gift,shop.luma.gift'
+curl -s -H '$h' $url/api/v2/carts/active-domains
+curl -si $url/api/v2/domains/staging.luma.gift/cart
+
+EOT
+
+exec "$nginx" -p "$prefix/" -c "$prefix/nginx.conf"

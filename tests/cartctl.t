@@ -1,0 +1,177 @@
+# cartctl: import validation, all-or-nothing, idempotence, round trips,
+# get, delete, stat, usage and exit codes.
+
+use strict;
+use warnings;
+use lib 't/lib';
+use CartTest;
+use File::Temp qw(tempdir);
+use Test::More;
+
+my $bin = $ENV{TEST_NGINX_CARTCTL} or die "TEST_NGINX_CARTCTL is not set\n";
+my $tmp = tempdir(CLEANUP => 1);
+
+# runs cartctl; returns (exit status, stdout, stderr)
+sub run {
+    my ($stdin, @args) = @_;
+    my $in = "$tmp/stdin";
+    open my $fh, '>', $in or die $!;
+    print $fh $stdin // '';
+    close $fh;
+    my $out = `$bin @args <$in 2>$tmp/stderr`;
+    my $status = $? >> 8;
+    open $fh, '<', "$tmp/stderr" or die $!;
+    my $err = do { local $/; <$fh> };
+    return ($status, $out, $err);
+}
+
+my $base = slurp("$DATA/base.ndjson");
+my $store = "$tmp/s";
+my ($rc, $out, $err);
+
+($rc, $out) = run('', '--help');
+is($rc, 0, '--help exits 0');
+like($out, qr/^usage: cartctl --store DIR/, '--help prints the usage');
+
+($rc, undef, $err) = run('', '--store', $store);
+is($rc, 2, 'no command: usage, exit 2');
+($rc, undef, $err) = run('', '--store', $store, 'frobnicate');
+is($rc, 2, 'an unknown command: exit 2');
+like($err, qr/unknown command: frobnicate/, 'and says which');
+($rc, undef, $err) = run('', '--store', "$tmp/none", 'stat');
+is($rc, 4, 'stat of no store: exit 4');
+like($err, qr/no store at/, 'and says so');
+
+($rc, undef, $err) = run($base, '--store', $store, 'import');
+is($rc, 0, 'imports the base fixture from standard input');
+like($err, qr/imported 13 records/, 'and counts the records');
+
+($rc, $out) = run('', '--store', $store, 'stat');
+like($out, qr/^domains\s+4$/m, 'stat: 4 domains');
+like($out, qr/^devices\s+3$/m, 'stat: 3 devices');
+like($out, qr/^carts\s+6$/m, 'stat: 6 carts');
+like($out, qr/^map_used\s+\d+ \(\d+\.\d%\)$/m, 'stat: map use');
+
+my $md5 = `md5sum $store/data.mdb`;
+($rc) = run($base, '--store', $store, 'import', '-');
+is($rc, 0, 'importing the same file again works');
+is(`md5sum $store/data.mdb`, $md5, 'and changes nothing');
+
+($rc, $out) = run('', '--store', $store, 'get', 'cart', $DEV_A,
+                  'STAGING.luma.gift');
+is($out, slurp("$DATA/page-002-cart.v2.json") . "\n",
+   'get cart: the V2 bytes the module serves');
+($rc, $out) = run('', '--store', $store, 'get', 'cart', $DEV_A,
+                  'staging.luma.gift', '--v1');
+is($out, slurp("$DATA/page-002-cart.v1.json"), 'get cart --v1: the V1 view');
+($rc, $out) = run('', '--store', $store, 'get', 'domain', 'closed.luma.gift');
+is($out, '{"kind":"domain","domain":"closed.luma.gift","display_name":'
+         . '"Luma Closed","platform_id":"shopify","available":false,'
+         . '"currency":"USD","currency_symbol":"$"}' . "\n",
+   'get domain: an import line');
+($rc, $out) = run('', '--store', $store, 'get', 'device', $DEV_OLD);
+is($out, qq({"kind":"device","device_id":"$DEV_OLD",)
+         . qq("expires_at":"2020-01-01T00:00:00Z"}\n), 'get device');
+($rc, undef, $err) = run('', '--store', $store, 'get', 'cart', $DEV_B,
+                         'demo.luma.gift');
+is($rc, 3, 'get of a missing cart: exit 3');
+($rc) = run('', '--store', $store, 'get', 'cart', 'bad/id', 'x.com');
+is($rc, 2, 'get with a bad device id: exit 2');
+
+# dump, import into a new store, dump again: the same lines
+my ($dump1, $dump2);
+($rc, $dump1) = run('', '--store', $store, 'dump');
+is($rc, 0, 'dump');
+is(scalar(() = $dump1 =~ /\n/g), 13, 'dump: one line a record');
+($rc) = run($dump1, '--store', "$tmp/copy", 'import');
+is($rc, 0, 'the dump imports');
+($rc, $dump2) = run('', '--store', "$tmp/copy", 'dump');
+is($dump2, $dump1, 'and dumps the same again');
+($rc, $out) = run('', '--store', "$tmp/copy", 'get', 'cart', $DEV_A,
+                  'staging.luma.gift');
+is($out, slurp("$DATA/page-002-cart.v2.json") . "\n",
+   'the copy serves the same bytes');
+
+# invalid input: the line, the field, the reason; nothing written
+my $domain = '{"kind":"domain","domain":"x.example","display_name":"X",'
+             . '"platform_id":"shopify","available":true}';
+my $device = '{"kind":"device","device_id":"dev-1",'
+             . '"expires_at":"2099-01-01T00:00:00Z"}';
+my $money = '{"currency":"USD","value":1.5,"number":150,"symbol":"$"}';
+my $cart = '{"cart_id":"c1","line_items":[{"line_item_id":"i1",'
+           . '"quantity":1,"price":' . $money . ',"line_price":' . $money
+           . '}],"sub_total":' . $money . ',"total":' . $money . '}';
+my $cart_line = '{"kind":"cart","device_id":"dev-1","domain":"x.example",'
+                . '"expires_at":"2099-01-01T00:00:00Z",'
+                . '"updated_at":"2026-01-01T00:00:00Z","cart":' . $cart . '}';
+
+(my $bad_currency = $cart_line) =~ s/"USD"/"USX"/;
+(my $bad_value = $cart_line) =~ s/"value":1.5/"value":1.51/;
+(my $bad_time = $cart_line) =~ s/2099-01-01T00:00:00Z/2099-01-01/;
+(my $no_cart = $cart_line) =~ s/,"cart":.*\}$/}/;
+(my $other_domain = $cart_line) =~ s/x\.example/y.example/;
+(my $bad_domain = $domain) =~ s/x\.example/x example/;
+
+my @invalid = (
+    ['{"kind":"domain",', qr/^line 3: json: .+ \(column \d+\)$/m,
+     'malformed JSON'],
+    ['{"kind":"thing"}',
+     qr/^line 3: kind: must be "domain", "device" or "cart"$/m,
+     'an unknown kind'],
+    ['{"kind":"domain","domain":"z.example","display_name":"Z",'
+     . '"platform_id":"p","available":"yes"}',
+     qr/^line 3: available: must be a boolean$/m, 'a boolean'],
+    [$bad_domain, qr/^line 3: domain: not a domain name/m, 'a domain name'],
+    ['{"kind":"device","device_id":"a b","expires_at":"2099-01-01T00:00:00Z"}',
+     qr/^line 3: device_id: must be 1 to 256 of/m, 'a device id'],
+    ['{"kind":"device","device_id":"d","expires_at":"2099-01-01T00:00:00Z",'
+     . '"color":"red"}', qr/^line 3: color: unknown field$/m,
+     'unknown fields'],
+    [$bad_currency,
+     qr/^line 3: cart\.line_items\[0\]\.price\.currency: not an ISO 4217 currency code$/m,
+     'an ISO 4217 currency, with the path to it'],
+    [$bad_value,
+     qr/^line 3: cart\.line_items\[0\]\.price\.value: does not match number/m,
+     'value against number'],
+    [$bad_time, qr/^line 3: expires_at: not an RFC 3339 timestamp/m,
+     'an RFC 3339 timestamp'],
+    [$no_cart, qr/^line 3: cart: required$/m, 'a cart needs its cart'],
+    [$other_domain,
+     qr/^line 3: domain: unknown domain "y\.example" \(import its domain record first\)$/m,
+     'a cart needs its domain'],
+);
+
+for my $case (@invalid) {
+    my ($line, $re, $what) = @$case;
+    ($rc, undef, $err) = run("$domain\n$device\n$line\n$cart_line\n",
+                             '--store', "$tmp/bad", 'import');
+    is($rc, 1, "invalid: $what: exit 1");
+    like($err, $re, "invalid: $what: says where and why");
+    like($err, qr/nothing imported/, "invalid: $what: nothing imported");
+    ($rc) = run('', '--store', "$tmp/bad", 'get', 'domain', 'x.example');
+    is($rc, 3, "invalid: $what: not even the valid lines before it");
+}
+
+($rc, undef, $err) = run('', '--store', $store, 'import', "$tmp/nofile");
+is($rc, 1, 'an unreadable file: exit 1');
+
+# deletions
+($rc) = run("$domain\n$device\n$cart_line\n\n", '--store', "$tmp/del",
+            'import');
+is($rc, 0, 'blank lines are skipped');
+($rc) = run('{"kind":"cart","device_id":"dev-1","domain":"x.example",'
+            . '"deleted":true}', '--store', "$tmp/del", 'import');
+is($rc, 0, 'a deleted cart record imports');
+($rc) = run('', '--store', "$tmp/del", 'get', 'cart', 'dev-1', 'x.example');
+is($rc, 3, 'and removes the cart');
+($rc) = run("$cart_line\n", '--store', "$tmp/del", 'import');
+($rc) = run('', '--store', "$tmp/del", 'delete', 'device', 'dev-1');
+is($rc, 0, 'delete device');
+($rc) = run('', '--store', "$tmp/del", 'get', 'cart', 'dev-1', 'x.example');
+is($rc, 3, 'takes its carts with it');
+($rc) = run('', '--store', "$tmp/del", 'delete', 'device', 'dev-1');
+is($rc, 3, 'deleting what is not there: exit 3');
+($rc) = run('', '--store', "$tmp/del", 'delete', 'domain');
+is($rc, 2, 'delete without its argument: exit 2');
+
+done_testing();

@@ -1,0 +1,71 @@
+# Misconfiguration fails "nginx -t" with a message naming the directive.
+
+use strict;
+use warnings;
+use lib 't/lib';
+use CartTest;
+use File::Temp qw(tempdir);
+use Test::More;
+
+my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+my $module = $ENV{TEST_NGINX_LOAD_MODULES} or die "no module to load\n";
+my $tmp = tempdir(CLEANUP => 1);
+mkdir "$tmp/logs";
+
+# "nginx -t" of an http block; returns (exit status, output)
+sub nginx_t {
+    my ($http) = @_;
+    open my $fh, '>', "$tmp/nginx.conf" or die $!;
+    print $fh "load_module $module;\nerror_log stderr;\npid $tmp/nginx.pid;\n"
+              . "events {}\nhttp {\n$http\n}\n";
+    close $fh;
+    my $out = `$nginx -t -p $tmp/ -c $tmp/nginx.conf 2>&1`;
+    return ($? >> 8, $out);
+}
+
+my $route = "location /c { cart_api firmly_cart_v2; cart_domain \$arg_d; }";
+my $key = "cart_device_jwt_key rs256 $KEYS/rs256.pub;";
+my $store = "cart_store $tmp/store;";
+
+my @cases = (
+    ["$store $key server { location /c { cart_api nope; } }",
+     qr/unknown cart_api "nope" in \S+nginx\.conf:\d+/, 'an unknown cart_api'],
+    ["$store $key server { location /c { cart_api firmly_cart_v2; "
+     . "cart_api firmly_cart_v2; cart_domain \$arg_d; } }",
+     qr/"cart_api" directive is duplicate/, 'cart_api twice'],
+    ["$store cart_device_jwt_key rs256 $tmp/none.pub; server { $route }",
+     qr/key file "\S+none\.pub": cannot open/, 'a missing key file'],
+    ["$store cart_device_jwt_key rs256 $KEYS/garbage.pem; server { $route }",
+     qr/key file "\S+garbage\.pem": not a PEM public key/, 'not a PEM key'],
+    ["$store cart_device_jwt_key rs256 $KEYS/rs1024.pub; server { $route }",
+     qr/at least 2048 bits/, 'a weak RSA key'],
+    ["$store cart_device_jwt_key es256 $KEYS/rs256.pub; server { $route }",
+     qr/an es256 key must be EC P-256/, 'an RSA key as es256'],
+    ["$store cart_device_jwt_key hs256 $KEYS/short.secret; server { $route }",
+     qr/an HS256 secret must be at least 32 bytes/, 'a short HMAC secret'],
+    ["$store cart_device_jwt_key ps256 $KEYS/rs256.pub; server { $route }",
+     qr/unknown algorithm "ps256"/, 'an unknown algorithm'],
+    ["$store $key server { location /c { cart_api firmly_cart_v2; } }",
+     qr/"cart_api firmly_cart_v2" needs "cart_domain"/, 'no cart_domain'],
+    ["$store server { $route }",
+     qr/"cart_api firmly_cart_v2" needs "cart_device_jwt_key"/, 'no key'],
+    ["$key server { $route }",
+     qr/"cart_api firmly_cart_v2" needs "cart_store"/, 'no cart_store'],
+    ["$store $key server { location /c { cart_store /x; } }",
+     qr/"cart_store" directive is not allowed here/, 'cart_store in a location'],
+);
+
+for my $case (@cases) {
+    my ($http, $re, $what) = @$case;
+    my ($rc, $out) = nginx_t($http);
+    isnt($rc, 0, "$what: nginx -t fails");
+    like($out, $re, "$what: and says why");
+}
+
+my ($rc, $out) = nginx_t("$store $key cart_device_jwt_claim sub; "
+                         . "server { $route include "
+                         . "$CartTest::T/../conf/cart_api.conf; }");
+is($rc, 0, 'a good configuration, with conf/cart_api.conf, passes')
+    or diag $out;
+
+done_testing();
