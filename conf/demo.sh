@@ -40,7 +40,7 @@ curl -s -H '$h' $url/api/v2/domains/staging.luma.gift/cart
 curl -s -H '$h' $url/api/v2/domains/demo.luma.gift/cart
 curl -s -H '$h' $url/api/v2/domains/shop.luma.gift/cart
 curl -s -H '$h' $url/api/v1/domains/staging.luma.gift/cart
-curl -s -H '$h' $url/api/v1/domains/unknown-yet.luma.gift/cart
+curl -s -H '$h' $url/api/v1/domains/new.luma.gift/cart
 curl -s -H '$h' $url/api/v2/carts/active
 curl -s -H '$h' '$url/api/v2/carts/active?excludes=demo.luma.gift,shop.luma.gift'
 curl -s -H '$h' $url/api/v2/carts/active-domains
