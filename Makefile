@@ -12,11 +12,11 @@ DEMO_PORT   ?= 8080
 # Debian packages the build, the demo and the tests need
 PACKAGES    := nginx nginx-dev libjansson-dev liblmdb-dev lmdb-utils \
                libssl-dev openssl curl gcc make libtest-base-perl \
-               libtest-longstring-perl libhttp-message-perl wrk clang
+               libtest-longstring-perl libhttp-message-perl libjemalloc-dev wrk clang
 
 CFLAGS      ?= -O2 -g
 CART_CFLAGS := -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc
-LIBS        := -ljansson -llmdb -lcrypto -lm
+LIBS        := -ljansson -llmdb -lcrypto -lm -lpthread
 
 MODULE_SRCS := config ngx_http_cart_module.c $(wildcard src/ngx_http_*.[ch]) \
                src/cart_jwt.c src/cart_query.c $(wildcard src/cart_*.h)
@@ -56,9 +56,10 @@ $(MODULE): $(MODULE_SRCS) | deps
 	    || { grep -B2 -A8 -E 'error|Error' $(BUILD)/module-build.log; exit 1; }
 	cp $(BUILD)/nginx-src/objs/ngx_http_cart_module.so $@
 
+# jemalloc: import is allocation-bound (jansson), see bench/RESULTS.md
 $(CARTCTL): $(CARTCTL_SRCS) $(SHARED_HDRS) | deps
 	mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) $(CART_CFLAGS) -o $@ $(CARTCTL_SRCS) $(LIBS)
+	$(CC) $(CFLAGS) $(CART_CFLAGS) -o $@ $(CARTCTL_SRCS) $(LIBS) -ljemalloc
 
 $(DEMO_STORE): conf/demo.ndjson $(CARTCTL)
 	rm -rf $@

@@ -557,7 +557,8 @@ cart_v1_copy(json_t *v)
         return copy;
     }
 
-    return json_deep_copy(v);
+    /* leaves are shared with the V2 tree: both are only printed */
+    return json_incref(v);
 }
 
 
@@ -635,7 +636,7 @@ cart_v1_build(json_t *cart, const cart_money_t *currency)
 
     v = json_object_get(cart, "cart_status");
     json_object_set_new(v1, "cart_status",
-                        v ? json_copy(v) : json_string("active"));
+                        v ? json_incref(v) : json_string("active"));
 
     v = json_object_get(cart, "display_name");
     if (v) {
@@ -662,7 +663,7 @@ cart_v1_build(json_t *cart, const cart_money_t *currency)
 
     v = json_object_get(cart, "payment_method_options");
     json_object_set_new(v1, "payment_method_options",
-                        v ? json_deep_copy(v) : json_array());
+                        v ? json_incref(v) : json_array());
 
     v = json_object_get(cart, "platform_id");
     if (v) {
@@ -671,7 +672,7 @@ cart_v1_build(json_t *cart, const cart_money_t *currency)
 
     v = json_object_get(cart, "shipping_info");
     if (v) {
-        json_object_set_new(v1, "shipping_info", json_deep_copy(v));
+        json_object_set(v1, "shipping_info", v);
     }
 
     /* V1 has one shipment: the first V2 shipment's method and options */

@@ -4,10 +4,12 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <lmdb.h>
 #include <jansson.h>
 
@@ -324,18 +326,177 @@ cartctl_apply(MDB_txn *txn, cartctl_store_t *st, cart_record_t *rec,
 }
 
 
+/*
+ * Import runs in batches: worker threads parse and render the lines of a
+ * batch (the costly part: JSON in, two views out), then this thread
+ * applies them in order in the one write transaction.
+ */
+
+#define CARTCTL_BATCH  2048
+
+typedef struct {
+    char            *text;
+    size_t           cap;
+    ssize_t          len;
+    int              rc;            /* 0 ok, 1 blank, -1 invalid */
+    char             err[600];
+    cart_record_t    rec;
+} cartctl_line_t;
+
+typedef struct {
+    cartctl_line_t  *lines;
+    size_t           n;
+    size_t           next;          /* the next line to claim */
+} cartctl_batch_t;
+
+
+static void
+cartctl_prepare(cartctl_line_t *line)
+{
+    json_t        *json;
+    json_error_t   jerr;
+
+    memset(&line->rec, 0, sizeof(cart_record_t));
+
+    if (strspn(line->text, " \t\r\n") == (size_t) line->len) {
+        line->rc = 1;
+        return;
+    }
+
+    json = json_loadb(line->text, (size_t) line->len, JSON_REJECT_DUPLICATES,
+                      &jerr);
+    if (json == NULL) {
+        snprintf(line->err, sizeof(line->err), "json: %s (column %d)",
+                 jerr.text, jerr.column);
+        line->rc = -1;
+        return;
+    }
+
+    line->rc = cart_record_from_json(json, &line->rec, line->err,
+                                     sizeof(line->err));
+    json_decref(json);
+}
+
+
+static void *
+cartctl_worker(void *data)
+{
+    size_t            i;
+    cartctl_batch_t  *batch = data;
+
+    while ((i = __atomic_fetch_add(&batch->next, 1, __ATOMIC_RELAXED))
+           < batch->n)
+    {
+        cartctl_prepare(&batch->lines[i]);
+    }
+
+    return NULL;
+}
+
+
+/* starts nthreads workers on a batch; cartctl_join() waits for them */
+static long
+cartctl_start(cartctl_batch_t *batch, pthread_t *threads, long nthreads)
+{
+    long  t;
+
+    batch->next = 0;
+
+    for (t = 0; t < nthreads; t++) {
+        if (pthread_create(&threads[t], NULL, cartctl_worker, batch) != 0) {
+            break;
+        }
+    }
+
+    if (t == 0) {
+        cartctl_worker(batch);
+    }
+
+    return t;
+}
+
+
+static void
+cartctl_join(pthread_t *threads, long started)
+{
+    while (started--) {
+        pthread_join(threads[started], NULL);
+    }
+}
+
+
+static size_t
+cartctl_read_batch(cartctl_batch_t *batch, FILE *in)
+{
+    cartctl_line_t  *line;
+
+    for (batch->n = 0; batch->n < CARTCTL_BATCH; batch->n++) {
+        line = &batch->lines[batch->n];
+        line->len = getline(&line->text, &line->cap, in);
+        if (line->len == -1) {
+            break;
+        }
+    }
+
+    return batch->n;
+}
+
+
+/* applies a prepared batch in order; returns the import's status */
+static int
+cartctl_apply_batch(MDB_txn *txn, cartctl_store_t *st,
+    cartctl_batch_t *batch, size_t *lineno, size_t *records)
+{
+    int              rc, status;
+    size_t           i;
+    cartctl_line_t  *line;
+
+    status = CARTCTL_OK;
+
+    for (i = 0; i < batch->n; i++) {
+        line = &batch->lines[i];
+        (*lineno)++;
+
+        if (status == CARTCTL_OK && line->rc == 0) {
+            rc = cartctl_apply(txn, st, &line->rec, line->err,
+                               sizeof(line->err));
+
+            if (rc > 0) {
+                fprintf(stderr, "line %zu: store: %s%s\n", *lineno,
+                        mdb_strerror(rc), rc == MDB_MAP_FULL
+                        ? " (use a larger --map-size)" : "");
+                status = CARTCTL_STORE;
+
+            } else if (rc == -1) {
+                line->rc = -1;
+
+            } else {
+                (*records)++;
+            }
+        }
+
+        if (status == CARTCTL_OK && line->rc == -1) {
+            fprintf(stderr, "line %zu: %s\n", *lineno, line->err);
+            status = CARTCTL_INVALID;
+        }
+
+        cart_record_free(&line->rec);
+    }
+
+    return status;
+}
+
+
 static int
 cartctl_import(cartctl_store_t *st, const char *file)
 {
-    int             rc, status;
-    char           *line, err[600];
-    FILE           *in;
-    size_t          cap, lineno, records;
-    ssize_t         len;
-    json_t         *json;
-    MDB_txn        *txn;
-    json_error_t    jerr;
-    cart_record_t   rec;
+    int               rc, status;
+    FILE             *in;
+    long              nthreads, started;
+    size_t            i, b, lineno, records;
+    MDB_txn          *txn;
+    pthread_t         threads[16];
+    cartctl_batch_t   batch[2], *ready, *next;
 
     if (file == NULL || strcmp(file, "-") == 0) {
         in = stdin;
@@ -348,63 +509,70 @@ cartctl_import(cartctl_store_t *st, const char *file)
         }
     }
 
+    for (b = 0; b < 2; b++) {
+        batch[b].lines = calloc(CARTCTL_BATCH, sizeof(cartctl_line_t));
+        if (batch[b].lines == NULL) {
+            fprintf(stderr, "cartctl: out of memory\n");
+            return CARTCTL_STORE;
+        }
+    }
+
+    nthreads = sysconf(_SC_NPROCESSORS_ONLN);
+    nthreads = nthreads < 1 ? 1 : nthreads > 16 ? 16 : nthreads;
+
     rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (rc != 0) {
         return cartctl_store_error("begin", rc);
     }
 
-    line = NULL;
-    cap = 0;
     lineno = 0;
     records = 0;
     status = CARTCTL_OK;
 
-    while ((len = getline(&line, &cap, in)) != -1) {
-        lineno++;
+    /* while the workers prepare one batch, this thread applies the other */
+    ready = &batch[0];
+    next = &batch[1];
 
-        if (strspn(line, " \t\r\n") == (size_t) len) {
-            continue;
+    cartctl_read_batch(ready, in);
+    cartctl_join(threads, cartctl_start(ready, threads, nthreads));
+
+    while (ready->n) {
+        started = 0;
+        next->n = 0;
+
+        if (ready->n == CARTCTL_BATCH && cartctl_read_batch(next, in)) {
+            started = cartctl_start(next, threads, nthreads);
         }
 
-        json = json_loadb(line, (size_t) len, JSON_REJECT_DUPLICATES, &jerr);
-        if (json == NULL) {
-            fprintf(stderr, "line %zu: json: %s (column %d)\n", lineno,
-                    jerr.text, jerr.column);
-            status = CARTCTL_INVALID;
+        if (status == CARTCTL_OK) {
+            status = cartctl_apply_batch(txn, st, ready, &lineno, &records);
+        }
+
+        cartctl_join(threads, started);
+
+        if (status != CARTCTL_OK) {
+            for (i = 0; i < next->n; i++) {
+                cart_record_free(&next->lines[i].rec);
+            }
+
             break;
         }
 
-        rc = cart_record_from_json(json, &rec, err, sizeof(err));
-        json_decref(json);
-
-        if (rc == 0) {
-            rc = cartctl_apply(txn, st, &rec, err, sizeof(err));
-        }
-
-        cart_record_free(&rec);
-
-        if (rc == -1) {
-            fprintf(stderr, "line %zu: %s\n", lineno, err);
-            status = CARTCTL_INVALID;
-            break;
-        }
-
-        if (rc != 0) {
-            fprintf(stderr, "line %zu: store: %s%s\n", lineno,
-                    mdb_strerror(rc),
-                    rc == MDB_MAP_FULL ? " (use a larger --map-size)" : "");
-            status = CARTCTL_STORE;
-            break;
-        }
-
-        records++;
+        ready = next;
+        next = (ready == &batch[0]) ? &batch[1] : &batch[0];
     }
-
-    free(line);
 
     if (status == CARTCTL_OK && ferror(in)) {
         fprintf(stderr, "cartctl: read: %s\n", strerror(errno));
         status = CARTCTL_INVALID;
+    }
+
+    for (b = 0; b < 2; b++) {
+        for (i = 0; i < CARTCTL_BATCH; i++) {
+            free(batch[b].lines[i].text);
+        }
+
+        free(batch[b].lines);
     }
 
     if (in != stdin) {
@@ -758,6 +926,9 @@ main(int argc, char **argv)
 
     store = NULL;
     map_size = 0;
+
+    /* before any thread makes a JSON object (jansson's rule) */
+    json_object_seed(0);
 
     while ((c = getopt_long(argc, argv, "+s:m:h", options, NULL)) != -1) {
         switch (c) {

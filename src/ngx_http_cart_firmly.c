@@ -137,6 +137,7 @@ typedef struct {
     ngx_array_t              carts;        /* ngx_http_cart_active_t */
     cart_excludes_t         *excludes;
     int64_t                  now;
+    ngx_uint_t               with_carts;   /* or only their domains */
 } ngx_http_cart_active_ctx_t;
 
 
@@ -199,6 +200,23 @@ ngx_http_cart_now_ms(void)
     tp = ngx_timeofday();
 
     return (int64_t) tp->sec * 1000 + (int64_t) tp->msec;
+}
+
+
+/* out of the map, into the request pool, before the transaction ends */
+static ngx_int_t
+ngx_http_cart_firmly_copy(ngx_http_request_t *r, ngx_str_t *s)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, s->len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->data = ngx_cpymem(p, s->data, s->len) - s->len;
+
+    return NGX_OK;
 }
 
 
@@ -368,11 +386,15 @@ ngx_http_cart_firmly_cart_v2(ngx_http_request_t *r,
 
     err = ngx_http_cart_firmly_lookup(r, ctx, &domain, &cart);
 
-    ngx_http_cart_store_end();
-
     if (err < 0 && cart.v2.data == NULL) {
         err = NGX_HTTP_CART_ERR_NOT_FOUND;
     }
+
+    if (err < 0 && ngx_http_cart_firmly_copy(r, &cart.v2) != NGX_OK) {
+        err = NGX_HTTP_CART_ERR_INTERNAL;
+    }
+
+    ngx_http_cart_store_end();
 
     if (err >= 0) {
         return ngx_http_cart_send_error(r, &conf->route->errors[err]);
@@ -407,16 +429,20 @@ ngx_http_cart_firmly_cart_v1(ngx_http_request_t *r,
 
     err = ngx_http_cart_firmly_lookup(r, ctx, &domain, &cart);
 
+    /* no cart yet: the domain's empty cart, made when it was written */
+    if (err < 0 && cart.v1.data == NULL) {
+        cart.v1 = domain.v1_empty;
+        cart.rec.v1_etag = domain.rec.v1_empty_etag;
+    }
+
+    if (err < 0 && ngx_http_cart_firmly_copy(r, &cart.v1) != NGX_OK) {
+        err = NGX_HTTP_CART_ERR_INTERNAL;
+    }
+
     ngx_http_cart_store_end();
 
     if (err >= 0) {
         return ngx_http_cart_send_error(r, &conf->route->errors[err]);
-    }
-
-    /* no cart yet: the domain's empty cart, made when it was written */
-    if (cart.v1.data == NULL) {
-        return ngx_http_cart_send(r, NGX_HTTP_OK, &domain.v1_empty,
-                                  domain.rec.v1_empty_etag);
     }
 
     return ngx_http_cart_send(r, NGX_HTTP_OK, &cart.v1, cart.rec.v1_etag);
@@ -467,14 +493,15 @@ ngx_http_cart_firmly_collect(ngx_http_request_t *r, ngx_str_t *domain,
         return NGX_ERROR;
     }
 
-    a->domain.data = ngx_pstrdup(r->pool, domain);
-    a->domain.len = domain->len;
-    a->v2.data = ngx_pstrdup(r->pool, &cart->v2);
-    a->v2.len = cart->v2.len;
+    a->domain = *domain;
+    a->v2 = cart->v2;
     a->updated_at_ms = cart->rec.updated_at_ms;
     a->etag = cart->rec.v2_etag;
 
-    if (a->domain.data == NULL || a->v2.data == NULL) {
+    if (ngx_http_cart_firmly_copy(r, &a->domain) != NGX_OK
+        || (actx->with_carts
+            && ngx_http_cart_firmly_copy(r, &a->v2) != NGX_OK))
+    {
         return NGX_ERROR;
     }
 
@@ -506,7 +533,7 @@ ngx_http_cart_firmly_active_cmp(const void *one, const void *two)
 static ngx_int_t
 ngx_http_cart_firmly_active(ngx_http_request_t *r,
     ngx_http_cart_loc_conf_t *conf, cart_excludes_t *excludes,
-    ngx_array_t **carts)
+    ngx_uint_t with_carts, ngx_array_t **carts)
 {
     ngx_int_t                    err, rc;
     ngx_http_cart_ctx_t         *ctx;
@@ -519,6 +546,7 @@ ngx_http_cart_firmly_active(ngx_http_request_t *r,
 
     actx.excludes = excludes;
     actx.now = ngx_http_cart_now_ms();
+    actx.with_carts = with_carts;
 
     if (ngx_array_init(&actx.carts, r->pool, 4,
                        sizeof(ngx_http_cart_active_t)) != NGX_OK)
@@ -665,7 +693,7 @@ ngx_http_cart_firmly_active_carts(ngx_http_request_t *r,
         }
     }
 
-    err = ngx_http_cart_firmly_active(r, conf, excludes, &carts);
+    err = ngx_http_cart_firmly_active(r, conf, excludes, 1, &carts);
     if (err >= 0) {
         return ngx_http_cart_send_error(r, &errors[err]);
     }
@@ -722,7 +750,7 @@ ngx_http_cart_firmly_active_domains(ngx_http_request_t *r,
 
     errors = conf->route->errors;
 
-    err = ngx_http_cart_firmly_active(r, conf, NULL, &carts);
+    err = ngx_http_cart_firmly_active(r, conf, NULL, 0, &carts);
     if (err >= 0) {
         return ngx_http_cart_send_error(r, &errors[err]);
     }

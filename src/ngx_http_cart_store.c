@@ -244,7 +244,7 @@ ngx_http_cart_store_end(void)
 }
 
 
-/* a copy of the value in the request pool */
+/* the value, in place: valid until the transaction is reset */
 static ngx_int_t
 ngx_http_cart_store_get(ngx_http_request_t *r, ngx_uint_t db, u_char *key,
     size_t key_len, ngx_str_t *value)
@@ -270,12 +270,7 @@ ngx_http_cart_store_get(ngx_http_request_t *r, ngx_uint_t db, u_char *key,
         return NGX_ERROR;
     }
 
-    value->data = ngx_pnalloc(r->pool, v.mv_size);
-    if (value->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(value->data, v.mv_data, v.mv_size);
+    value->data = v.mv_data;
     value->len = v.mv_size;
 
     return NGX_OK;

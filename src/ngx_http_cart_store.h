@@ -1,7 +1,8 @@
 /*
  * Store access for the module: one read-only LMDB environment per worker,
  * opened after fork, and one read transaction renewed for each request and
- * reset after it.  Values are copied into the request pool before reset.
+ * reset after it.  Records are read in place, in the map: what a request
+ * keeps, it copies into its pool before ngx_http_cart_store_end().
  */
 
 #ifndef NGX_HTTP_CART_STORE_H
@@ -37,6 +38,7 @@ void ngx_http_cart_store_end(void);
 /*
  * Typed reads within begin/end: NGX_OK, NGX_DECLINED when there is no
  * such record, NGX_ERROR on a corrupt record or a store error (logged).
+ * Headers are copied; the ngx_str_t parts point into the map.
  */
 ngx_int_t ngx_http_cart_store_domain(ngx_http_request_t *r,
     ngx_str_t *domain, ngx_http_cart_domain_t *out);

@@ -10,6 +10,7 @@
 
 #include "cart_jwt.h"
 #include "cart_money.h"
+#include "cart_query.h"
 #include "cart_record.h"
 #include "cart_time.h"
 #include "cart_view.h"
@@ -312,6 +313,42 @@ test_jwt(const char *keys)
 }
 
 
+static void
+test_query(void)
+{
+    char             buf[4096], many[2048];
+    size_t           i;
+    cart_excludes_t  ex;
+
+    ok(cart_excludes_parse(" A.com ,b.COM,,a.com,\t", 22, buf, &ex) == 0
+       && ex.n == 3, "excludes: blanks and empty entries ignored");
+    ok(cart_excludes_has(&ex, "a.com", 5) && cart_excludes_has(&ex, "b.com", 5)
+       && !cart_excludes_has(&ex, "c.com", 5), "excludes: lowercased");
+    ok(cart_excludes_parse("", 0, buf, &ex) == 0 && ex.n == 0,
+       "excludes: empty");
+
+    for (i = 0; i < 257; i++) {
+        memcpy(many + 2 * i, "a,", 2);
+    }
+
+    ok(cart_excludes_parse(many, 2 * 256, buf, &ex) == 0 && ex.n == 256,
+       "excludes: 256 entries");
+    ok(cart_excludes_parse(many, 2 * 257, buf, &ex) == -1,
+       "excludes: 257 are too many");
+
+    memset(many, 'x', 254);
+    ok(cart_excludes_parse(many, 253, buf, &ex) == 0,
+       "excludes: a 253-character entry");
+    ok(cart_excludes_parse(many, 254, buf, &ex) == -1,
+       "excludes: a 254-character entry");
+
+    ok(cart_bool_parse("true", 4) == 1 && cart_bool_parse("false", 5) == 0,
+       "fast_mode: true, false");
+    ok(cart_bool_parse("TRUE", 4) == -1 && cart_bool_parse("", 0) == -1
+       && cart_bool_parse("1", 1) == -1, "fast_mode: nothing else");
+}
+
+
 static const char *
 render_error(const char *cart_json, char *err, size_t err_len)
 {
@@ -427,6 +464,7 @@ main(int argc, char **argv)
     test_time();
     test_base64url();
     test_jwt(keys);
+    test_query();
     test_views(data);
 
     printf("1..%d\n", test_count);
