@@ -168,22 +168,30 @@ cart_money_parse(json_t *obj, cart_money_t *money, const char **field,
 }
 
 
-json_t *
-cart_money_json(const cart_money_t *money, cart_money_order_e order)
+/* number / 10^exponent: an integer when whole, else a real */
+static json_t *
+cart_money_value(const cart_money_t *money)
 {
-    int64_t   unit;
-    json_t   *obj, *value;
+    int64_t  unit;
 
     unit = cart_pow10(cart_currency_exponent(money->currency));
 
     if (money->number % unit == 0) {
-        value = json_integer(money->number / unit);
-
-    } else {
-        value = json_real((double) money->number / (double) unit);
+        return json_integer(money->number / unit);
     }
 
+    return json_real((double) money->number / (double) unit);
+}
+
+
+json_t *
+cart_money_json(const cart_money_t *money, cart_money_order_e order)
+{
+    json_t  *obj, *value;
+
+    value = cart_money_value(money);
     obj = json_object();
+
     if (obj == NULL || value == NULL) {
         json_decref(value);
         json_decref(obj);
@@ -203,4 +211,64 @@ cart_money_json(const cart_money_t *money, cart_money_order_e order)
     }
 
     return obj;
+}
+
+
+static const char  *cart_money_v2_keys[] = {
+    "currency", "value", "number", "symbol"
+};
+
+
+int
+cart_money_normalize(json_t *obj, const cart_money_t *money)
+{
+    int      i;
+    void    *iter;
+    json_t  *value, *canonical;
+
+    if (json_object_size(obj) != 4) {
+        return -1;
+    }
+
+    iter = json_object_iter(obj);
+
+    for (i = 0; i < 4; i++, iter = json_object_iter_next(obj, iter)) {
+        if (strcmp(json_object_iter_key(iter), cart_money_v2_keys[i]) != 0) {
+            return -1;
+        }
+    }
+
+    canonical = cart_money_value(money);
+    if (canonical == NULL) {
+        return -1;
+    }
+
+    /* the value as sent may print otherwise: 54.00 is 54, 5.40 is 5.4 */
+    value = json_object_get(obj, "value");
+
+    if (json_equal(value, canonical)) {
+        json_decref(canonical);
+        return 0;
+    }
+
+    return json_object_set_new(obj, "value", canonical) == 0 ? 0 : -1;
+}
+
+
+json_t *
+cart_money_v1(json_t *obj)
+{
+    json_t  *currency, *value, *number, *symbol;
+
+    if (json_object_size(obj) != 4
+        || (currency = json_object_get(obj, "currency")) == NULL
+        || (value = json_object_get(obj, "value")) == NULL
+        || (number = json_object_get(obj, "number")) == NULL
+        || (symbol = json_object_get(obj, "symbol")) == NULL)
+    {
+        return NULL;
+    }
+
+    return json_pack("{s:O, s:O, s:O, s:O}", "currency", currency,
+                     "value", value, "symbol", symbol, "number", number);
 }

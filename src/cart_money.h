@@ -46,5 +46,15 @@ int cart_money_parse(json_t *obj, cart_money_t *money, const char **field,
  */
 json_t *cart_money_json(const cart_money_t *money, cart_money_order_e order);
 
+/*
+ * Makes a parsed money object canonical (V2 order, canonical "value") in
+ * place, as cheaply as it can: -1 when its keys are out of order and it
+ * must be replaced by cart_money_json().
+ */
+int cart_money_normalize(json_t *obj, const cart_money_t *money);
+
+/* a canonical money object in V1 order, sharing its values; or NULL */
+json_t *cart_money_v1(json_t *obj);
+
 
 #endif /* CART_MONEY_H */

@@ -175,9 +175,11 @@ cart_money(cart_walk_t *w, json_t *obj, const char *key, cart_need_e need)
 
     cart_walk_pop(w, mark);
 
-    v = cart_money_json(&money, CART_MONEY_V2);
-    if (v == NULL || json_object_set_new(obj, key, v) != 0) {
-        return cart_walk_fail(w, NULL, "out of memory");
+    if (cart_money_normalize(v, &money) != 0) {
+        v = cart_money_json(&money, CART_MONEY_V2);
+        if (v == NULL || json_object_set_new(obj, key, v) != 0) {
+            return cart_walk_fail(w, NULL, "out of memory");
+        }
     }
 
     if (!w->has_money) {
@@ -526,15 +528,14 @@ cart_check_v2(cart_walk_t *w, json_t *cart, size_t *line_items)
 static json_t *
 cart_v1_copy(json_t *v)
 {
-    size_t        i;
-    json_t       *copy, *item;
-    const char   *key, *field, *reason;
-    cart_money_t  money;
+    size_t       i;
+    json_t      *copy, *item;
+    const char  *key;
 
-    if (json_is_object(v) && json_object_size(v) == 4
-        && cart_money_parse(v, &money, &field, &reason) == 0)
-    {
-        return cart_money_json(&money, CART_MONEY_V1);
+    /* the V2 tree's money objects are canonical by now */
+    copy = cart_money_v1(v);
+    if (copy) {
+        return copy;
     }
 
     if (json_is_object(v)) {

@@ -493,10 +493,10 @@ cartctl_import(cartctl_store_t *st, const char *file)
     int               rc, status;
     FILE             *in;
     long              nthreads, started;
-    size_t            i, b, lineno, records;
+    size_t            i, b, lineno, records, more;
     MDB_txn          *txn;
     pthread_t         threads[16];
-    cartctl_batch_t   batch[2], *ready, *next;
+    cartctl_batch_t   batch[2], *work, *idle, *tmp;
 
     if (file == NULL || strcmp(file, "-") == 0) {
         in = stdin;
@@ -529,37 +529,46 @@ cartctl_import(cartctl_store_t *st, const char *file)
     records = 0;
     status = CARTCTL_OK;
 
-    /* while the workers prepare one batch, this thread applies the other */
-    ready = &batch[0];
-    next = &batch[1];
+    /*
+     * Two batches: while the workers prepare one, this thread applies the
+     * one before it and reads the one after it.
+     */
+    work = &batch[0];
+    idle = &batch[1];
 
-    cartctl_read_batch(ready, in);
-    cartctl_join(threads, cartctl_start(ready, threads, nthreads));
+    cartctl_read_batch(work, in);
+    started = cartctl_start(work, threads, nthreads);
 
-    while (ready->n) {
-        started = 0;
-        next->n = 0;
+    while (work->n) {
+        more = (work->n == CARTCTL_BATCH);
+        idle->n = 0;
 
-        if (ready->n == CARTCTL_BATCH && cartctl_read_batch(next, in)) {
-            started = cartctl_start(next, threads, nthreads);
-        }
-
-        if (status == CARTCTL_OK) {
-            status = cartctl_apply_batch(txn, st, ready, &lineno, &records);
+        if (more) {
+            cartctl_read_batch(idle, in);
         }
 
         cartctl_join(threads, started);
+        started = 0;
+
+        if (idle->n) {
+            started = cartctl_start(idle, threads, nthreads);
+        }
+
+        status = cartctl_apply_batch(txn, st, work, &lineno, &records);
 
         if (status != CARTCTL_OK) {
-            for (i = 0; i < next->n; i++) {
-                cart_record_free(&next->lines[i].rec);
+            cartctl_join(threads, started);
+
+            for (i = 0; i < idle->n; i++) {
+                cart_record_free(&idle->lines[i].rec);
             }
 
             break;
         }
 
-        ready = next;
-        next = (ready == &batch[0]) ? &batch[1] : &batch[0];
+        tmp = work;
+        work = idle;
+        idle = tmp;
     }
 
     if (status == CARTCTL_OK && ferror(in)) {

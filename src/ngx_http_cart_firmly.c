@@ -370,11 +370,17 @@ ngx_http_cart_firmly_begin(ngx_http_request_t *r,
 }
 
 
-ngx_int_t
-ngx_http_cart_firmly_cart_v2(ngx_http_request_t *r,
-    ngx_http_cart_loc_conf_t *conf)
+/*
+ * The device's cart at the domain, as V2 or V1.  With no cart, V2 is a
+ * 404 and V1 the domain's empty cart, made when the domain was written.
+ */
+static ngx_int_t
+ngx_http_cart_firmly_cart(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf, ngx_uint_t v1)
 {
+    uint64_t                 etag;
     ngx_int_t                err;
+    ngx_str_t                body;
     ngx_http_cart_ctx_t     *ctx;
     ngx_http_cart_cart_t     cart;
     ngx_http_cart_domain_t   domain;
@@ -387,10 +393,16 @@ ngx_http_cart_firmly_cart_v2(ngx_http_request_t *r,
     err = ngx_http_cart_firmly_lookup(r, ctx, &domain, &cart);
 
     if (err < 0 && cart.v2.data == NULL) {
-        err = NGX_HTTP_CART_ERR_NOT_FOUND;
+        err = v1 ? -1 : NGX_HTTP_CART_ERR_NOT_FOUND;
+        body = domain.v1_empty;
+        etag = domain.rec.v1_empty_etag;
+
+    } else {
+        body = v1 ? cart.v1 : cart.v2;
+        etag = v1 ? cart.rec.v1_etag : cart.rec.v2_etag;
     }
 
-    if (err < 0 && ngx_http_cart_firmly_copy(r, &cart.v2) != NGX_OK) {
+    if (err < 0 && ngx_http_cart_firmly_copy(r, &body) != NGX_OK) {
         err = NGX_HTTP_CART_ERR_INTERNAL;
     }
 
@@ -400,7 +412,15 @@ ngx_http_cart_firmly_cart_v2(ngx_http_request_t *r,
         return ngx_http_cart_send_error(r, &conf->route->errors[err]);
     }
 
-    return ngx_http_cart_send(r, NGX_HTTP_OK, &cart.v2, cart.rec.v2_etag);
+    return ngx_http_cart_send(r, NGX_HTTP_OK, &body, etag);
+}
+
+
+ngx_int_t
+ngx_http_cart_firmly_cart_v2(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf)
+{
+    return ngx_http_cart_firmly_cart(r, conf, 0);
 }
 
 
@@ -408,11 +428,7 @@ ngx_int_t
 ngx_http_cart_firmly_cart_v1(ngx_http_request_t *r,
     ngx_http_cart_loc_conf_t *conf)
 {
-    ngx_int_t                err;
-    ngx_str_t                fast_mode;
-    ngx_http_cart_ctx_t     *ctx;
-    ngx_http_cart_cart_t     cart;
-    ngx_http_cart_domain_t   domain;
+    ngx_str_t  fast_mode;
 
     /* both modes serve the same current data; anything else is an error */
     if (ngx_http_arg(r, (u_char *) "fast_mode", 9, &fast_mode) == NGX_OK
@@ -422,30 +438,7 @@ ngx_http_cart_firmly_cart_v1(ngx_http_request_t *r,
                               &conf->route->errors[NGX_HTTP_CART_ERR_BAD_QUERY]);
     }
 
-    err = ngx_http_cart_firmly_begin(r, conf, &ctx);
-    if (err >= 0) {
-        return ngx_http_cart_send_error(r, &conf->route->errors[err]);
-    }
-
-    err = ngx_http_cart_firmly_lookup(r, ctx, &domain, &cart);
-
-    /* no cart yet: the domain's empty cart, made when it was written */
-    if (err < 0 && cart.v1.data == NULL) {
-        cart.v1 = domain.v1_empty;
-        cart.rec.v1_etag = domain.rec.v1_empty_etag;
-    }
-
-    if (err < 0 && ngx_http_cart_firmly_copy(r, &cart.v1) != NGX_OK) {
-        err = NGX_HTTP_CART_ERR_INTERNAL;
-    }
-
-    ngx_http_cart_store_end();
-
-    if (err >= 0) {
-        return ngx_http_cart_send_error(r, &conf->route->errors[err]);
-    }
-
-    return ngx_http_cart_send(r, NGX_HTTP_OK, &cart.v1, cart.rec.v1_etag);
+    return ngx_http_cart_firmly_cart(r, conf, 1);
 }
 
 
