@@ -4,6 +4,7 @@
 
 
 #define NGX_HTTP_CART_STORE_RETRY  1        /* seconds between opens */
+#define NGX_HTTP_CART_DOMAIN_CACHE  256
 
 enum {
     NGX_HTTP_CART_DB_DOMAINS = 0,
@@ -12,13 +13,28 @@ enum {
     NGX_HTTP_CART_DB_COUNT
 };
 
+/*
+ * Where a domain record is in the map, for one snapshot: the active-carts
+ * routes look up every domain of a device on each request, and while no
+ * writer commits, the same snapshot (transaction id) is read again and
+ * again, with its pages where they were.
+ */
+typedef struct {
+    size_t        txnid;            /* 0: empty */
+    size_t        len;
+    u_char        name[CART_DOMAIN_MAX_LEN];
+    ngx_str_t     value;
+} ngx_http_cart_store_slot_t;
+
 typedef struct {
     MDB_env      *env;
     MDB_txn      *txn;              /* reset between requests */
+    size_t        txnid;            /* the snapshot being read */
     MDB_dbi       dbi[NGX_HTTP_CART_DB_COUNT];
     u_char       *path;
     unsigned int  max_readers;
     time_t        retry;
+    ngx_http_cart_store_slot_t  domains[NGX_HTTP_CART_DOMAIN_CACHE];
 } ngx_http_cart_store_t;
 
 
@@ -32,6 +48,9 @@ static const char  *ngx_http_cart_store_dbs[] = {
 static void
 ngx_http_cart_store_close(void)
 {
+    ngx_memzero(ngx_http_cart_store.domains,
+                sizeof(ngx_http_cart_store.domains));
+
     if (ngx_http_cart_store.txn) {
         mdb_txn_abort(ngx_http_cart_store.txn);
         ngx_http_cart_store.txn = NULL;
@@ -216,7 +235,10 @@ ngx_http_cart_store_begin(ngx_http_request_t *r)
     rc = mdb_txn_renew(ngx_http_cart_store.txn);
 
     if (rc == MDB_MAP_RESIZED) {
-        /* a writer grew the map: adopt its size */
+        /* a writer grew the map: adopt its size (and maybe address) */
+        ngx_memzero(ngx_http_cart_store.domains,
+                    sizeof(ngx_http_cart_store.domains));
+
         rc = mdb_env_set_mapsize(ngx_http_cart_store.env, 0);
         if (rc == 0) {
             rc = mdb_txn_renew(ngx_http_cart_store.txn);
@@ -230,6 +252,8 @@ ngx_http_cart_store_begin(ngx_http_request_t *r)
         ngx_http_cart_store_close();
         return NGX_ERROR;
     }
+
+    ngx_http_cart_store.txnid = mdb_txn_id(ngx_http_cart_store.txn);
 
     return NGX_OK;
 }
@@ -303,13 +327,32 @@ ngx_int_t
 ngx_http_cart_store_domain(ngx_http_request_t *r, ngx_str_t *domain,
     ngx_http_cart_domain_t *out)
 {
-    ngx_int_t   rc;
-    ngx_str_t   value;
+    ngx_int_t                    rc;
+    ngx_str_t                    value;
+    ngx_http_cart_store_slot_t  *slot;
 
-    rc = ngx_http_cart_store_get(r, NGX_HTTP_CART_DB_DOMAINS, domain->data,
-                                 domain->len, &value);
-    if (rc != NGX_OK) {
-        return rc;
+    slot = &ngx_http_cart_store.domains[ngx_hash_key(domain->data,
+                                                     domain->len)
+                                        % NGX_HTTP_CART_DOMAIN_CACHE];
+
+    if (slot->txnid == ngx_http_cart_store.txnid && slot->len == domain->len
+        && ngx_memcmp(slot->name, domain->data, domain->len) == 0)
+    {
+        value = slot->value;
+
+    } else {
+        rc = ngx_http_cart_store_get(r, NGX_HTTP_CART_DB_DOMAINS,
+                                     domain->data, domain->len, &value);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (domain->len <= CART_DOMAIN_MAX_LEN) {
+            slot->txnid = ngx_http_cart_store.txnid;
+            slot->len = domain->len;
+            ngx_memcpy(slot->name, domain->data, domain->len);
+            slot->value = value;
+        }
     }
 
     if (cart_domain_rec_read(value.data, value.len, &out->rec) != 0) {

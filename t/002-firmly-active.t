@@ -51,6 +51,7 @@ print $load "VERSION=3\nformat=print\ntype=btree\nHEADER=END\n"
 close $load or die "mdb_load failed";
 
 $ENV{TEST_NGINX_LIVE_STORE} = store("$tmp/live", "$DATA/base.ndjson");
+$ENV{TEST_NGINX_CLOSING_STORE} = store("$tmp/closing", "$DATA/base.ndjson");
 
 our $many_excludes = join ',', map { "x$_.example" } 1 .. 257;
 our $long_exclude = 'a' x 254;
@@ -262,3 +263,26 @@ GET /api/v2/carts/active-domains
 --- error_code: 500
 --- response_body chomp
 {"code":500,"error":"InternalServerError","description":"Server error occurred while fetching domains"}
+
+
+
+=== TEST 15: a domain closed while nginx runs is left out from the next request
+--- http_config eval
+"cart_store $ENV{TEST_NGINX_CLOSING_STORE};
+cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
+--- init
+my @auth = ('x-firmly-authorization' => $CartTest::tok{a});
+Test::More::is(scalar CartTest::http_get('/api/v2/carts/active-domains', @auth),
+               '200 {"domains":["demo.luma.gift","staging.luma.gift"]}',
+               "TEST 15 - both domains while demo is open");
+open my $fh, '|-', "$ENV{TEST_NGINX_CARTCTL} --store $ENV{TEST_NGINX_CLOSING_STORE} import 2>/dev/null"
+    or die $!;
+print $fh '{"kind":"domain","domain":"demo.luma.gift","display_name":"Luma Demo",'
+          . '"platform_id":"shopify","available":false}' . "\n";
+close $fh or die "cartctl import failed";
+--- request
+GET /api/v2/carts/active-domains
+--- more_headers eval
+"x-firmly-authorization: $::tok{a}"
+--- response_body chomp
+{"domains":["staging.luma.gift"]}
