@@ -15,6 +15,7 @@ use File::Temp qw(tempfile);
 use IO::Socket::INET;
 use JSON::PP;
 use MIME::Base64 qw(encode_base64);
+use POSIX ();
 
 use base 'Exporter';
 
@@ -120,10 +121,22 @@ sub slurp {
     return scalar <$in>;
 }
 
+# runs cartctl quietly; dies with what it said when it fails
 sub cartctl {
     my @args = @_;
     my $bin = $ENV{TEST_NGINX_CARTCTL} || 'cartctl';
-    system($bin, @args) == 0 or die "cartctl @args: exit " . ($? >> 8);
+    my ($fh, $err) = tempfile(UNLINK => 1);
+    my $pid = fork() // die "fork: $!";
+
+    if ($pid == 0) {
+        open STDERR, '>&', $fh or POSIX::_exit(127);
+        exec $bin, @args or POSIX::_exit(127);
+    }
+
+    waitpid($pid, 0);
+    return if $? == 0;
+
+    die "cartctl @args: exit " . ($? >> 8) . ": " . slurp($err);
 }
 
 # a fresh store at $dir from NDJSON files
