@@ -141,23 +141,34 @@ typedef struct {
 } ngx_http_cart_active_ctx_t;
 
 
-/* {"code":N,"error":"...","description":"..."}, made with jansson */
-static ngx_int_t
-ngx_http_cart_firmly_error_body(ngx_http_cart_error_t *error)
+/* the JSON text of a value, which it consumes; malloc()ed, or NULL */
+static char *
+ngx_http_cart_firmly_dump(json_t *json)
 {
-    char    *s;
-    json_t  *json;
+    char  *s;
 
-    json = json_pack("{s:I, s:s, s:s}", "code", (json_int_t) error->status,
-                     "error", error->error,
-                     "description", error->description);
     if (json == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     s = json_dumps(json, CART_JSON_FLAGS);
     json_decref(json);
 
+    return s;
+}
+
+
+/* {"code":N,"error":"...","description":"..."}, made with jansson */
+static ngx_int_t
+ngx_http_cart_firmly_error_body(ngx_http_cart_error_t *error)
+{
+    char  *s;
+
+    s = ngx_http_cart_firmly_dump(json_pack("{s:I, s:s, s:s}", "code",
+                                            (json_int_t) error->status,
+                                            "error", error->error,
+                                            "description",
+                                            error->description));
     if (s == NULL) {
         return NGX_ERROR;
     }
@@ -582,7 +593,7 @@ ngx_http_cart_firmly_domains_json(ngx_http_request_t *r, ngx_array_t *carts,
     const char *key, ngx_str_t *out)
 {
     char                    *s;
-    json_t                  *domains, *json;
+    json_t                  *domains;
     ngx_uint_t               i;
     ngx_http_cart_active_t  *a;
 
@@ -599,14 +610,8 @@ ngx_http_cart_firmly_domains_json(ngx_http_request_t *r, ngx_array_t *carts,
         }
     }
 
-    json = key ? json_pack("{s:o}", key, domains) : domains;
-    if (json == NULL) {
-        return NGX_ERROR;
-    }
-
-    s = json_dumps(json, CART_JSON_FLAGS);
-    json_decref(json);
-
+    s = ngx_http_cart_firmly_dump(key ? json_pack("{s:o}", key, domains)
+                                      : domains);
     if (s == NULL) {
         return NGX_ERROR;
     }
