@@ -15,8 +15,8 @@
 static void
 b64url(const unsigned char *in, size_t len, char *out)
 {
-    static const char  *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                            "0123456789-_";
+    static const char  *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                            "abcdefghijklmnopqrstuvwxyz0123456789-_";
     size_t  i;
     unsigned long  v;
 

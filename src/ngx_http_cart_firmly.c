@@ -445,8 +445,8 @@ ngx_http_cart_firmly_cart_v1(ngx_http_request_t *r,
     if (ngx_http_arg(r, (u_char *) "fast_mode", 9, &fast_mode) == NGX_OK
         && cart_bool_parse((char *) fast_mode.data, fast_mode.len) < 0)
     {
-        return ngx_http_cart_send_error(r,
-                              &conf->route->errors[NGX_HTTP_CART_ERR_BAD_QUERY]);
+        return ngx_http_cart_send_error(r, &conf->route->errors[
+                                               NGX_HTTP_CART_ERR_BAD_QUERY]);
     }
 
     return ngx_http_cart_firmly_cart(r, conf, 1);

@@ -14,8 +14,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cart_jwt_t      jwt;
     const char     *sub;
     cart_jwt_key_t  key = { CART_JWT_HS256, NULL,
-                            (unsigned char *) "0123456789abcdef0123456789abcdef",
-                            32 };
+                            (unsigned char *) "0123456789abcdef"
+                                              "0123456789abcdef", 32 };
 
     if (cart_jwt_decode((const char *) data, size, &jwt) == CART_JWT_OK) {
         (void) cart_jwt_verify(&jwt, &key, 1);
