@@ -34,15 +34,19 @@ ngx_http_cart_auth_add_key(ngx_conf_t *cf, ngx_http_cart_auth_conf_t *conf,
 {
     char                 err[256];
     cart_jwt_alg_e       a;
+    ngx_str_t           *value;
     cart_jwt_key_t      *key;
     ngx_pool_cleanup_t  *cln;
+
+    /* value[0]: the directive's name, for the messages */
+    value = cf->args->elts;
 
     a = cart_jwt_alg((char *) alg->data, alg->len);
 
     if (a == CART_JWT_UNSUPPORTED) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "unknown algorithm \"%V\", use rs256, es256 or "
-                           "hs256", alg);
+                           "\"%V\": unknown algorithm \"%V\", use rs256, "
+                           "es256 or hs256", &value[0], alg);
         return NGX_CONF_ERROR;
     }
 
@@ -71,8 +75,9 @@ ngx_http_cart_auth_add_key(ngx_conf_t *cf, ngx_http_cart_auth_conf_t *conf,
         != 0)
     {
         conf->keys->nelts--;
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "key file \"%V\": %s",
-                           file, err);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\": key file \"%V\": %s", &value[0], file,
+                           err);
         return NGX_CONF_ERROR;
     }
 
