@@ -707,15 +707,43 @@ cart_v1_build(json_t *cart, const cart_money_t *currency)
 }
 
 
+/*
+ * The JSON text, malloc()ed: json_dumpb() into a buffer that most carts
+ * fit, so that the text is made once and not copied (json_dumps() copies).
+ */
 static char *
 cart_dump(json_t *json, size_t *len)
 {
-    char  *s;
+    char    *s, *bigger;
+    size_t   size, n;
 
-    s = json_dumps(json, CART_JSON_FLAGS);
-    *len = s ? strlen(s) : 0;
+    size = 16384;
 
-    return s;
+    for ( ;; ) {
+        s = malloc(size);
+        if (s == NULL) {
+            return NULL;
+        }
+
+        n = json_dumpb(json, s, size, CART_JSON_FLAGS);
+
+        if (n == 0) {
+            free(s);
+            return NULL;
+        }
+
+        if (n <= size) {
+            break;
+        }
+
+        free(s);
+        size = n;
+    }
+
+    bigger = realloc(s, n);
+    *len = n;
+
+    return bigger ? bigger : s;
 }
 
 
