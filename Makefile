@@ -92,7 +92,6 @@ test: build $(BUILD)/unit_tests
 	TEST_NGINX_BINARY=$(NGINX) \
 	TEST_NGINX_LOAD_MODULES=$(MODULE) \
 	TEST_NGINX_CARTCTL=$(CARTCTL) \
-	TEST_NGINX_DATA=$(CURDIR)/t/data \
 	prove -r $(PROVE_FLAGS) tests/ t/
 
 fuzz: | deps
