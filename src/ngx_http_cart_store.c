@@ -1,4 +1,5 @@
 #include <lmdb.h>
+#include <sys/stat.h>
 
 #include "ngx_http_cart_store.h"
 
@@ -32,8 +33,12 @@ typedef struct {
     size_t        txnid;            /* the snapshot being read */
     MDB_dbi       dbi[NGX_HTTP_CART_DB_COUNT];
     u_char       *path;
+    u_char       *data_path;        /* path/data.mdb */
     unsigned int  max_readers;
-    time_t        retry;
+    time_t        retry;            /* the next open, when closed */
+    time_t        checked;          /* the last look for a new data.mdb */
+    dev_t         dev;              /* the data.mdb that is open */
+    ino_t         ino;
     ngx_http_cart_store_slot_t  domains[NGX_HTTP_CART_DOMAIN_CACHE];
 } ngx_http_cart_store_t;
 
@@ -119,8 +124,10 @@ ngx_http_cart_store_handles(MDB_env *env, ngx_log_t *log)
 static ngx_int_t
 ngx_http_cart_store_open(ngx_log_t *log)
 {
-    int       rc, dead;
-    MDB_env  *env;
+    int                rc, dead;
+    MDB_env           *env;
+    struct stat        sb;
+    mdb_filehandle_t   fd;
 
     ngx_http_cart_store.retry = ngx_time() + NGX_HTTP_CART_STORE_RETRY;
 
@@ -167,6 +174,13 @@ ngx_http_cart_store_open(ngx_log_t *log)
 
     mdb_txn_reset(ngx_http_cart_store.txn);
 
+    if (mdb_env_get_fd(env, &fd) == 0 && fstat(fd, &sb) == 0) {
+        ngx_http_cart_store.dev = sb.st_dev;
+        ngx_http_cart_store.ino = sb.st_ino;
+    }
+
+    ngx_http_cart_store.checked = ngx_time();
+
     ngx_log_error(NGX_LOG_INFO, log, 0, "cart_store \"%s\" opened",
                   ngx_http_cart_store.path);
 
@@ -204,6 +218,14 @@ ngx_http_cart_store_init_worker(ngx_cycle_t *cycle, ngx_str_t *path)
 
     (void) ngx_cpystrn(ngx_http_cart_store.path, path->data, path->len + 1);
 
+    ngx_http_cart_store.data_path = ngx_pnalloc(cycle->pool,
+                                                path->len + sizeof("/data.mdb"));
+    if (ngx_http_cart_store.data_path == NULL) {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_sprintf(ngx_http_cart_store.data_path, "%V/data.mdb%Z", path);
+
     /* a store that is missing now is opened by the first request after */
     (void) ngx_http_cart_store_open(cycle->log);
 
@@ -218,10 +240,43 @@ ngx_http_cart_store_exit_worker(void)
 }
 
 
+/*
+ * A writer may build a new store and move it into place: once a second,
+ * look whether path/data.mdb is still the file that is open.
+ */
+static void
+ngx_http_cart_store_check(ngx_log_t *log)
+{
+    struct stat  sb;
+
+    if (ngx_time() == ngx_http_cart_store.checked) {
+        return;
+    }
+
+    ngx_http_cart_store.checked = ngx_time();
+
+    if (stat((char *) ngx_http_cart_store.data_path, &sb) == 0
+        && (sb.st_ino != ngx_http_cart_store.ino
+            || sb.st_dev != ngx_http_cart_store.dev))
+    {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "cart_store \"%s\" was replaced, reopening",
+                      ngx_http_cart_store.path);
+
+        ngx_http_cart_store_close();
+        ngx_http_cart_store.retry = 0;
+    }
+}
+
+
 ngx_int_t
 ngx_http_cart_store_begin(ngx_http_request_t *r)
 {
     int  rc;
+
+    if (ngx_http_cart_store.txn) {
+        ngx_http_cart_store_check(r->connection->log);
+    }
 
     if (ngx_http_cart_store.txn == NULL) {
         if (ngx_http_cart_store.path == NULL

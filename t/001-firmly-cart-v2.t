@@ -9,6 +9,8 @@ firmly_setup("$DATA/base.ndjson");
 $ENV{TEST_NGINX_LATE_STORE} = "$ENV{TEST_NGINX_TMP}/late";
 $ENV{TEST_NGINX_LIVE_STORE} = store("$ENV{TEST_NGINX_TMP}/live",
                                     "$DATA/base.ndjson");
+$ENV{TEST_NGINX_SWAP_STORE} = store("$ENV{TEST_NGINX_TMP}/swap",
+                                    "$DATA/base.ndjson");
 
 $body{missing} = '{"code":400,"error":"MissingAuthHeader",'
     . '"description":"x-firmly-authorization header is required"}';
@@ -375,7 +377,7 @@ my $before = CartTest::http_get('/api/v2/domains/staging.luma.gift/cart',
                       'x-firmly-authorization' => $::tok{a});
 Test::More::like($before, qr/^422 /, "TEST 24 - 422 before the store exists");
 CartTest::store($ENV{TEST_NGINX_LATE_STORE}, "$CartTest::DATA/base.ndjson");
-sleep 1.1;
+Time::HiRes::sleep(1.1);
 --- request
 GET /api/v2/domains/staging.luma.gift/cart
 --- more_headers eval
@@ -422,3 +424,29 @@ GET /api/v2/domains/staging.luma.gift/cart
 --- error_code: 401
 --- response_body eval
 $::body{invalid}
+
+
+
+=== TEST 27: a new store moved into place is used from the next second on
+--- http_config eval
+"cart_store $ENV{TEST_NGINX_SWAP_STORE};
+cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
+--- init
+my $dir = $ENV{TEST_NGINX_SWAP_STORE};
+my $before = CartTest::http_get('/api/v2/domains/demo.luma.gift/cart',
+                                'x-firmly-authorization' => $CartTest::tok{a});
+Test::More::like($before, qr/^200 \{"cart_id":"cart_def456",/,
+                 "TEST 27 - the old store's cart first");
+CartTest::store("$dir.new", "$CartTest::DATA/base.ndjson",
+                "$CartTest::DATA/live-update.ndjson");
+rename $dir, "$dir.old" or die "rename: $!";
+rename "$dir.new", $dir or die "rename: $!";
+Time::HiRes::sleep(1.1);
+--- request
+GET /api/v2/domains/demo.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok{a}"
+--- response_body_like chomp
+^\{"cart_id":"cart_def456_v2",
+--- error_log eval
+qr/cart_store "\Q$ENV{TEST_NGINX_SWAP_STORE}\E" was replaced, reopening/
