@@ -32,6 +32,10 @@
 #define NGX_HTTP_CART_UNAVAILABLE(status, description)                       \
     NGX_HTTP_CART_ERROR(status, "ErrorStoreUnavailable", description)
 
+#define NGX_HTTP_CART_UNAVAILABLE_503                                        \
+    NGX_HTTP_CART_UNAVAILABLE(NGX_HTTP_SERVICE_UNAVAILABLE,                   \
+                              "Store temporarily unavailable")
+
 #define NGX_HTTP_CART_METHOD                                                 \
     NGX_HTTP_CART_ERROR(NGX_HTTP_NOT_ALLOWED, "MethodNotAllowed",            \
                         "Only GET and HEAD are allowed")
@@ -69,10 +73,8 @@ ngx_http_cart_error_t  ngx_http_cart_firmly_v1_errors[] = {
     NGX_HTTP_CART_ERROR(NGX_HTTP_BAD_REQUEST, "InvalidRequest",
                         "fast_mode must be true or false"),
     NGX_HTTP_CART_NOT_FOUND,
-    NGX_HTTP_CART_UNAVAILABLE(NGX_HTTP_SERVICE_UNAVAILABLE,
-                              "Store temporarily unavailable"),
-    NGX_HTTP_CART_UNAVAILABLE(NGX_HTTP_SERVICE_UNAVAILABLE,
-                              "Store temporarily unavailable"),
+    NGX_HTTP_CART_UNAVAILABLE_503,
+    NGX_HTTP_CART_UNAVAILABLE_503,
     NGX_HTTP_CART_METHOD,
     NGX_HTTP_CART_INTERNAL("Internal server error")
 };
@@ -89,10 +91,8 @@ ngx_http_cart_error_t  ngx_http_cart_firmly_active_errors[] = {
     NGX_HTTP_CART_ERROR(NGX_HTTP_BAD_REQUEST, "InvalidRequest",
                         "excludes lists at most 256 domains"),
     NGX_HTTP_CART_NOT_FOUND,
-    NGX_HTTP_CART_UNAVAILABLE(NGX_HTTP_SERVICE_UNAVAILABLE,
-                              "Store temporarily unavailable"),
-    NGX_HTTP_CART_UNAVAILABLE(NGX_HTTP_SERVICE_UNAVAILABLE,
-                              "Store temporarily unavailable"),
+    NGX_HTTP_CART_UNAVAILABLE_503,
+    NGX_HTTP_CART_UNAVAILABLE_503,
     NGX_HTTP_CART_METHOD,
     NGX_HTTP_CART_INTERNAL("Internal server error")
 };
