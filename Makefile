@@ -19,9 +19,10 @@ CART_CFLAGS := -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc
 LIBS        := -ljansson -llmdb -lcrypto -lm -lpthread
 
 MODULE_SRCS := config ngx_http_cart_module.c $(wildcard src/ngx_http_*.[ch]) \
-               src/cart_jwt.c src/cart_query.c $(wildcard src/cart_*.h)
+               src/cart_json.c src/cart_jwt.c src/cart_query.c \
+               $(wildcard src/cart_*.h)
 CARTCTL_SRCS := src/cartctl.c src/cart_record.c src/cart_view.c \
-                src/cart_money.c src/cart_time.c
+                src/cart_json.c src/cart_money.c src/cart_time.c
 SHARED_HDRS := $(wildcard src/cart_*.h)
 
 .PHONY: all deps build run test unit fuzz bench clean
@@ -74,8 +75,9 @@ run: build $(DEMO_STORE)
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
 
-UNIT_SRCS   := src/cart_record.c src/cart_view.c src/cart_money.c \
-               src/cart_time.c src/cart_jwt.c src/cart_query.c
+UNIT_SRCS   := src/cart_record.c src/cart_view.c src/cart_json.c \
+               src/cart_money.c src/cart_time.c src/cart_jwt.c \
+               src/cart_query.c
 
 $(BUILD)/unit_tests: tests/unit_tests.c $(UNIT_SRCS) $(SHARED_HDRS) | deps
 	mkdir -p $(BUILD)

@@ -13,9 +13,6 @@
 /* amounts are kept within 15 significant digits so that "value" is exact */
 #define CART_MONEY_MAX_NUMBER   999999999999999LL
 
-/* how the module and cartctl print JSON: compact, money without noise */
-#define CART_JSON_FLAGS         (JSON_COMPACT | JSON_REAL_PRECISION(15))
-
 typedef enum {
     CART_MONEY_V2 = 0,          /* currency, value, number, symbol */
     CART_MONEY_V1               /* currency, value, symbol, number */

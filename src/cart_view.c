@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cart_json.h"
 #include "cart_money.h"
 #include "cart_view.h"
 
@@ -707,46 +708,6 @@ cart_v1_build(json_t *cart, const cart_money_t *currency)
 }
 
 
-/*
- * The JSON text, malloc()ed: json_dumpb() into a buffer that most carts
- * fit, so that the text is made once and not copied (json_dumps() copies).
- */
-static char *
-cart_dump(json_t *json, size_t *len)
-{
-    char    *s, *bigger;
-    size_t   size, n;
-
-    size = 16384;
-
-    for ( ;; ) {
-        s = malloc(size);
-        if (s == NULL) {
-            return NULL;
-        }
-
-        n = json_dumpb(json, s, size, CART_JSON_FLAGS);
-
-        if (n == 0) {
-            free(s);
-            return NULL;
-        }
-
-        if (n <= size) {
-            break;
-        }
-
-        free(s);
-        size = n;
-    }
-
-    bigger = realloc(s, n);
-    *len = n;
-
-    return bigger ? bigger : s;
-}
-
-
 int
 cart_views_render(json_t *cart, cart_views_t *views, char *err,
     size_t err_len)
@@ -772,8 +733,8 @@ cart_views_render(json_t *cart, cart_views_t *views, char *err,
 
     v1 = cart_v1_build(cart, &w.money);
 
-    views->v2 = cart_dump(cart, &views->v2_len);
-    views->v1 = cart_dump(v1, &views->v1_len);
+    views->v2 = cart_json_dump(cart, &views->v2_len);
+    views->v1 = cart_json_dump(v1, &views->v1_len);
     views->line_items = (uint32_t) line_items;
 
     json_decref(v1);
@@ -825,7 +786,7 @@ cart_view_v1_empty(const cart_domain_info_t *domain, size_t *len)
         return NULL;
     }
 
-    s = cart_dump(v1, len);
+    s = cart_json_dump(v1, len);
 
     json_decref(v1);
 

@@ -13,8 +13,8 @@
 #include <lmdb.h>
 #include <jansson.h>
 
+#include "cart_json.h"
 #include "cart_layout.h"
-#include "cart_money.h"
 #include "cart_record.h"
 
 
@@ -675,6 +675,8 @@ cartctl_key(cart_kind_e kind, char **args, int nargs, unsigned char *key,
 static void
 cartctl_print_record(cart_kind_e kind, MDB_val *key, MDB_val *val)
 {
+    char    *text;
+    size_t   len;
     json_t  *json;
 
     json = cart_record_to_json(kind, key->mv_data, key->mv_size,
@@ -688,9 +690,17 @@ cartctl_print_record(cart_kind_e kind, MDB_val *key, MDB_val *val)
         return;
     }
 
-    json_dumpf(json, stdout, CART_JSON_FLAGS);
-    putchar('\n');
+    text = cart_json_dump(json, &len);
     json_decref(json);
+
+    if (text == NULL) {
+        fprintf(stderr, "cartctl: out of memory\n");
+        return;
+    }
+
+    fwrite(text, 1, len, stdout);
+    putchar('\n');
+    free(text);
 }
 
 

@@ -1,7 +1,7 @@
 #include <jansson.h>
 
 #include "cart_hash.h"
-#include "cart_money.h"
+#include "cart_json.h"
 #include "cart_query.h"
 #include "ngx_http_cart_auth.h"
 #include "ngx_http_cart_firmly.h"
@@ -143,7 +143,7 @@ typedef struct {
 
 /* the JSON text of a value, which it consumes; malloc()ed, or NULL */
 static char *
-ngx_http_cart_firmly_dump(json_t *json)
+ngx_http_cart_firmly_dump(json_t *json, size_t *len)
 {
     char  *s;
 
@@ -151,7 +151,7 @@ ngx_http_cart_firmly_dump(json_t *json)
         return NULL;
     }
 
-    s = json_dumps(json, CART_JSON_FLAGS);
+    s = cart_json_dump(json, len);
     json_decref(json);
 
     return s;
@@ -162,20 +162,22 @@ ngx_http_cart_firmly_dump(json_t *json)
 static ngx_int_t
 ngx_http_cart_firmly_error_body(ngx_http_cart_error_t *error)
 {
-    char  *s;
+    char    *s;
+    size_t   len;
 
     s = ngx_http_cart_firmly_dump(json_pack("{s:I, s:s, s:s}", "code",
                                             (json_int_t) error->status,
                                             "error", error->error,
                                             "description",
-                                            error->description));
+                                            error->description),
+                                  &len);
     if (s == NULL) {
         return NGX_ERROR;
     }
 
     /* constant for the life of the process: never freed */
     error->body.data = (u_char *) s;
-    error->body.len = ngx_strlen(s);
+    error->body.len = len;
 
     return NGX_OK;
 }
@@ -611,12 +613,11 @@ ngx_http_cart_firmly_domains_json(ngx_http_request_t *r, ngx_array_t *carts,
     }
 
     s = ngx_http_cart_firmly_dump(key ? json_pack("{s:o}", key, domains)
-                                      : domains);
+                                      : domains, &out->len);
     if (s == NULL) {
         return NGX_ERROR;
     }
 
-    out->len = ngx_strlen(s);
     out->data = ngx_pnalloc(r->pool, out->len);
 
     if (out->data) {

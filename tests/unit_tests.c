@@ -1,13 +1,17 @@
 /*
  * Unit tests of the pure functions: money, time, base64url, JWT decoding
- * and verification, cart validation and views.  TAP output, for prove.
+ * and verification, cart validation and views, the JSON writer.  TAP
+ * output, for prove.
  */
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 
+#include "cart_json.h"
 #include "cart_jwt.h"
 #include "cart_money.h"
 #include "cart_query.h"
@@ -452,6 +456,199 @@ test_views(const char *data)
 }
 
 
+/* jansson's own text of a value, the reference for cart_json_dump() */
+static char *
+jansson_text(const json_t *json)
+{
+    return json_dumps(json, CART_JSON_FLAGS | JSON_ENCODE_ANY);
+}
+
+
+/* cart_json_dump() against jansson; prints the first difference */
+static int
+same_as_jansson(json_t *json, const char *what)
+{
+    int     same;
+    char   *ours, *theirs;
+    size_t  len;
+
+    ours = cart_json_dump(json, &len);
+    theirs = jansson_text(json);
+
+    same = ours && theirs && strlen(ours) == len && strcmp(ours, theirs) == 0;
+
+    if (!same) {
+        printf("#   %s\n#   ours:    %s\n#   jansson: %s\n", what,
+               ours ? ours : "(null)", theirs ? theirs : "(null)");
+    }
+
+    free(ours);
+    free(theirs);
+
+    return same;
+}
+
+
+/* the same as jansson for every value, or the first that differs */
+static int
+reals_as_jansson(const double *values, size_t n)
+{
+    char     what[64];
+    size_t   i;
+    json_t  *real;
+    int      same;
+
+    for (i = 0; i < n; i++) {
+        real = json_real(values[i]);
+        snprintf(what, sizeof(what), "the real %.17g", values[i]);
+        same = same_as_jansson(real, what);
+        json_decref(real);
+
+        if (!same) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* each line of an NDJSON fixture, parsed and written back */
+static int
+lines_as_jansson(const char *data, const char *name, size_t *lines)
+{
+    char     path[1024], *text, *line, *next;
+    json_t  *json;
+    int      same;
+
+    snprintf(path, sizeof(path), "%s/%s", data, name);
+    text = slurp(path);
+    same = text != NULL;
+
+    for (line = text; same && line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) {
+            *next++ = '\0';
+        }
+
+        json = json_loads(line, 0, NULL);
+        same = json && same_as_jansson(json, line);
+        json_decref(json);
+        (*lines)++;
+    }
+
+    free(text);
+
+    return same;
+}
+
+
+static void
+test_json(const char *data)
+{
+    char            s[256], *text;
+    size_t          i, n, len, lines;
+    double          values[4096];
+    json_t         *json, *inner;
+    uint64_t        x;
+    static const double  edges[] = {
+        0.0, -0.0, 0.01, -0.01, 0.1, 0.5, 1.0, 10.0, 100.0, 10.5, 10.99,
+        1234.56, -5.0, 9999999999999.99, -9999999999999.99, 1e13, 1e15,
+        1e16, 1e300, -1e-300, 5e-324, 1e-5, 0.0001, 0.001, 0.005, 0.125,
+        1.0 / 3, 2.0 / 3, 0.1 + 0.2, 123456789012345678.0, 4503599627370496.5,
+        1.7976931348623157e308, 99999999999999.9, 0.015, 2.675, 1e22
+    };
+
+    ok(reals_as_jansson(edges, sizeof(edges) / sizeof(edges[0])),
+       "reals at the edges are written as jansson writes them");
+
+    /* every amount in cents up to 40.95, and their negatives */
+    for (i = 0; i < 4096; i++) {
+        values[i] = (double) (int64_t) (i - 2048) / 100;
+    }
+
+    ok(reals_as_jansson(values, 4096), "amounts in cents, as jansson");
+
+    /* amounts of every magnitude (a fixed xorshift, so runs repeat) */
+    x = 88172645463325252ULL;
+
+    for (i = 0; i < 4096; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        n = (size_t) (x % 999999999999999ULL);
+        values[i] = (double) (int64_t) n / (i % 2 ? 100 : -1000);
+    }
+
+    ok(reals_as_jansson(values, 4096),
+       "cents and mills up to 15 digits, as jansson");
+
+    for (i = 0; i < 4096; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        memcpy(&values[i], &x, sizeof(double));
+
+        if (!isfinite(values[i])) {
+            values[i] = (double) x;
+        }
+    }
+
+    ok(reals_as_jansson(values, 4096), "any double, as jansson");
+
+    /* every byte that a string can hold, and UTF-8 */
+    for (i = 0; i < 127; i++) {
+        s[i] = (char) (i + 1);
+    }
+
+    json = json_pack("{s:s%, s:s, s:s%, s:[], s:{}, s:[{}, [], n, b, b, I,"
+                     " I, I, i]}",
+                     "ascii", s, (size_t) 127,
+                     "utf-8", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9b\x92"
+                     " \xe2\x80\xa8",
+                     "nul", "a\0b", (size_t) 3,
+                     "empty", "object", "mixed", 1, 0,
+                     (json_int_t) INT64_MIN, (json_int_t) INT64_MAX,
+                     (json_int_t) -1, 0);
+    ok(json && same_as_jansson(json, "strings and scalars"),
+       "strings, escapes, integers, literals and empty containers, as "
+       "jansson");
+    json_decref(json);
+
+    lines = 0;
+    ok(lines_as_jansson(data, "base.ndjson", &lines)
+       && lines_as_jansson(data, "active.ndjson", &lines)
+       && lines_as_jansson(data, "live-update.ndjson", &lines)
+       && lines > 20,
+       "every fixture record, as jansson");
+
+    snprintf(s, sizeof(s), "%s/page-002-cart.json", data);
+    text = slurp(s);
+    json = text ? json_loads(text, 0, NULL) : NULL;
+    ok(json && same_as_jansson(json, "page 002"), "page 002, as jansson");
+    json_decref(json);
+    free(text);
+
+    /* nesting: as deep as the parser allows, and one level more */
+    json = json_array();
+    for (i = 0; i < CART_JSON_MAX_DEPTH; i++) {
+        inner = json_array();
+        json_array_append_new(inner, json);
+        json = inner;
+    }
+
+    text = cart_json_dump(json, &len);
+    ok(text && len == 2 * (CART_JSON_MAX_DEPTH + 1),
+       "nesting as deep as jansson parses");
+    free(text);
+
+    inner = json_array();
+    json_array_append_new(inner, json);
+    ok(cart_json_dump(inner, &len) == NULL, "deeper nesting is refused");
+    json_decref(inner);
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -466,6 +663,7 @@ main(int argc, char **argv)
     test_jwt(keys);
     test_query();
     test_views(data);
+    test_json(data);
 
     printf("1..%d\n", test_count);
 
