@@ -165,8 +165,9 @@ cart_json_integer(cart_json_buf_t *b, json_int_t value)
  * integer, the exponent without "+" or leading zeros.  Amounts in cents
  * are most of a cart's reals and are written directly: a double that is
  * the nearest to n/100, |n/100| < 1e13, prints as n/100 to 15 digits.
+ * buf has room for 32 bytes.
  */
-size_t
+static size_t
 cart_json_real(double value, char *buf)
 {
     int       len;

@@ -27,8 +27,5 @@
  */
 char *cart_json_dump(const json_t *json, size_t *len);
 
-/* one real as the dump writes it; buf has room for 32 bytes */
-size_t cart_json_real(double value, char *buf);
-
 
 #endif /* CART_JSON_H */
