@@ -100,35 +100,69 @@ typedef struct {
 
 /*
  * Key encodings.  A domain is keyed lowercased; it may hold letters,
- * digits, '-', '_' and '.' (1 to 253 of them).  Returns its length, or 0
- * when it is not a domain.
+ * digits, '-', '_' and '.' (1 to 253 of them).
  */
+
+/* c as a domain key holds it, or 0 when no domain has it */
+static inline char
+cart_domain_char(char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return (char) (c - 'A' + 'a');
+    }
+
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+        || c == '-' || c == '_' || c == '.')
+    {
+        return c;
+    }
+
+    return 0;
+}
+
+
+/* the key of a domain into out; returns its length, or 0: not a domain */
 static inline size_t
 cart_domain_key(const char *in, size_t len, char *out)
 {
     size_t  i;
-    char    c;
 
     if (len == 0 || len > CART_DOMAIN_MAX_LEN) {
         return 0;
     }
 
     for (i = 0; i < len; i++) {
-        c = in[i];
+        out[i] = cart_domain_char(in[i]);
 
-        if (c >= 'A' && c <= 'Z') {
-            c = (char) (c - 'A' + 'a');
-
-        } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-                     || c == '-' || c == '_' || c == '.'))
-        {
+        if (out[i] == 0) {
             return 0;
         }
-
-        out[i] = c;
     }
 
     return len;
+}
+
+
+/*
+ * Whether a stored key is a domain key as cart_domain_key() makes them:
+ * the reader sends such keys in JSON without escaping them.
+ */
+static inline int
+cart_domain_key_valid(const char *key, size_t len)
+{
+    size_t  i;
+
+    if (len == 0 || len > CART_DOMAIN_MAX_LEN) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (key[i] == 0 || cart_domain_char(key[i]) != key[i]) {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 

@@ -141,36 +141,23 @@ typedef struct {
 } ngx_http_cart_active_ctx_t;
 
 
-/* the JSON text of a value, which it consumes; malloc()ed, or NULL */
-static char *
-ngx_http_cart_firmly_dump(json_t *json, size_t *len)
-{
-    char  *s;
-
-    if (json == NULL) {
-        return NULL;
-    }
-
-    s = cart_json_dump(json, len);
-    json_decref(json);
-
-    return s;
-}
-
-
 /* {"code":N,"error":"...","description":"..."}, made with jansson */
 static ngx_int_t
 ngx_http_cart_firmly_error_body(ngx_http_cart_error_t *error)
 {
     char    *s;
     size_t   len;
+    json_t  *json;
 
-    s = ngx_http_cart_firmly_dump(json_pack("{s:I, s:s, s:s}", "code",
-                                            (json_int_t) error->status,
-                                            "error", error->error,
-                                            "description",
-                                            error->description),
-                                  &len);
+    json = json_pack("{s:I, s:s, s:s}", "code", (json_int_t) error->status,
+                     "error", error->error, "description", error->description);
+    if (json == NULL) {
+        return NGX_ERROR;
+    }
+
+    s = cart_json_dump(json, &len);
+    json_decref(json);
+
     if (s == NULL) {
         return NGX_ERROR;
     }
@@ -589,44 +576,67 @@ ngx_http_cart_firmly_active(ngx_http_request_t *r,
 }
 
 
-/* ["a.com","b.com"]: the domains as JSON, with jansson */
+/*
+ * {"domains":["a.com","b.com"]}, and with_carts ,"carts":[...] before the
+ * brace: the domains are keys the store layer checked (letters, digits and
+ * "-_."), so they need no escaping, and the carts are sent as they were
+ * stored.
+ */
 static ngx_int_t
-ngx_http_cart_firmly_domains_json(ngx_http_request_t *r, ngx_array_t *carts,
-    const char *key, ngx_str_t *out)
+ngx_http_cart_firmly_listing(ngx_http_request_t *r, ngx_array_t *carts,
+    ngx_uint_t with_carts, ngx_str_t *body)
 {
-    char                    *s;
-    json_t                  *domains;
+    u_char                  *p;
+    size_t                   len;
     ngx_uint_t               i;
     ngx_http_cart_active_t  *a;
 
-    domains = json_array();
     a = carts->elts;
+    len = sizeof("{\"domains\":[],\"carts\":[]}") - 1;
 
-    for (i = 0; domains && i < carts->nelts; i++) {
-        if (json_array_append_new(domains,
-                                  json_stringn((char *) a[i].domain.data,
-                                               a[i].domain.len)) != 0)
-        {
-            json_decref(domains);
-            domains = NULL;
-        }
+    for (i = 0; i < carts->nelts; i++) {
+        len += sizeof("\"\",") - 1 + a[i].domain.len
+               + (with_carts ? a[i].v2.len + 1 : 0);
     }
 
-    s = ngx_http_cart_firmly_dump(key ? json_pack("{s:o}", key, domains)
-                                      : domains, &out->len);
-    if (s == NULL) {
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
-    out->data = ngx_pnalloc(r->pool, out->len);
+    body->data = p;
+    p = ngx_cpymem(p, "{\"domains\":[", sizeof("{\"domains\":[") - 1);
 
-    if (out->data) {
-        ngx_memcpy(out->data, s, out->len);
+    for (i = 0; i < carts->nelts; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        *p++ = '"';
+        p = ngx_cpymem(p, a[i].domain.data, a[i].domain.len);
+        *p++ = '"';
     }
 
-    free(s);
+    *p++ = ']';
 
-    return out->data ? NGX_OK : NGX_ERROR;
+    if (with_carts) {
+        p = ngx_cpymem(p, ",\"carts\":[", sizeof(",\"carts\":[") - 1);
+
+        for (i = 0; i < carts->nelts; i++) {
+            if (i) {
+                *p++ = ',';
+            }
+
+            p = ngx_cpymem(p, a[i].v2.data, a[i].v2.len);
+        }
+
+        *p++ = ']';
+    }
+
+    *p++ = '}';
+    body->len = p - body->data;
+
+    return NGX_OK;
 }
 
 
@@ -654,21 +664,46 @@ ngx_http_cart_firmly_active_etag(ngx_array_t *carts, ngx_uint_t with_carts)
 }
 
 
+/* the listing of a device's active carts, or of their domains, sent */
+static ngx_int_t
+ngx_http_cart_firmly_send_active(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf, cart_excludes_t *excludes,
+    ngx_uint_t with_carts)
+{
+    ngx_int_t               err;
+    ngx_str_t               body;
+    ngx_array_t            *carts;
+    ngx_http_cart_error_t  *errors;
+
+    errors = conf->route->errors;
+
+    err = ngx_http_cart_firmly_active(r, conf, excludes, with_carts, &carts);
+
+    if (err < 0
+        && ngx_http_cart_firmly_listing(r, carts, with_carts, &body) != NGX_OK)
+    {
+        err = NGX_HTTP_CART_ERR_INTERNAL;
+    }
+
+    if (err >= 0) {
+        return ngx_http_cart_send_error(r, &errors[err]);
+    }
+
+    return ngx_http_cart_send(r, NGX_HTTP_OK, &body,
+                              ngx_http_cart_firmly_active_etag(carts,
+                                                               with_carts));
+}
+
+
 ngx_int_t
 ngx_http_cart_firmly_active_carts(ngx_http_request_t *r,
     ngx_http_cart_loc_conf_t *conf)
 {
-    u_char                  *p;
-    size_t                   len;
-    ngx_int_t                err;
-    ngx_str_t                arg, domains, body;
-    ngx_uint_t               i;
-    ngx_array_t             *carts;
-    cart_excludes_t         *excludes;
-    ngx_http_cart_active_t  *a;
-    ngx_http_cart_error_t   *errors;
+    u_char           *p;
+    size_t            len;
+    ngx_str_t         arg, excluded;
+    cart_excludes_t  *excludes;
 
-    errors = conf->route->errors;
     excludes = NULL;
 
     if (ngx_http_arg(r, (u_char *) "excludes", 8, &arg) == NGX_OK) {
@@ -680,61 +715,19 @@ ngx_http_cart_firmly_active_carts(ngx_http_request_t *r,
 
         /* unescaped into the first half, lowercased into the second */
         len = arg.len;
-        body.data = p;
+        excluded.data = p;
         ngx_unescape_uri(&p, &arg.data, arg.len, NGX_UNESCAPE_URI);
-        body.len = p - body.data;
+        excluded.len = p - excluded.data;
 
-        if (cart_excludes_parse((char *) body.data, body.len,
-                                (char *) body.data + len, excludes) != 0)
+        if (cart_excludes_parse((char *) excluded.data, excluded.len,
+                                (char *) excluded.data + len, excludes) != 0)
         {
             return ngx_http_cart_send_error(r,
-                                    &errors[NGX_HTTP_CART_ERR_BAD_QUERY]);
+                            &conf->route->errors[NGX_HTTP_CART_ERR_BAD_QUERY]);
         }
     }
 
-    err = ngx_http_cart_firmly_active(r, conf, excludes, 1, &carts);
-    if (err >= 0) {
-        return ngx_http_cart_send_error(r, &errors[err]);
-    }
-
-    if (ngx_http_cart_firmly_domains_json(r, carts, NULL, &domains)
-        != NGX_OK)
-    {
-        return ngx_http_cart_send_error(r, &errors[NGX_HTTP_CART_ERR_INTERNAL]);
-    }
-
-    /* {"domains":[...],"carts":[...]}: the carts as they were stored */
-    len = sizeof("{\"domains\":,\"carts\":[]}") - 1 + domains.len;
-    a = carts->elts;
-
-    for (i = 0; i < carts->nelts; i++) {
-        len += a[i].v2.len + 1;
-    }
-
-    body.data = ngx_pnalloc(r->pool, len);
-    if (body.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_cpymem(body.data, "{\"domains\":", sizeof("{\"domains\":") - 1);
-    p = ngx_cpymem(p, domains.data, domains.len);
-    p = ngx_cpymem(p, ",\"carts\":[", sizeof(",\"carts\":[") - 1);
-
-    for (i = 0; i < carts->nelts; i++) {
-        if (i) {
-            *p++ = ',';
-        }
-
-        p = ngx_cpymem(p, a[i].v2.data, a[i].v2.len);
-    }
-
-    *p++ = ']';
-    *p++ = '}';
-
-    body.len = p - body.data;
-
-    return ngx_http_cart_send(r, NGX_HTTP_OK, &body,
-                              ngx_http_cart_firmly_active_etag(carts, 1));
+    return ngx_http_cart_firmly_send_active(r, conf, excludes, 1);
 }
 
 
@@ -742,24 +735,5 @@ ngx_int_t
 ngx_http_cart_firmly_active_domains(ngx_http_request_t *r,
     ngx_http_cart_loc_conf_t *conf)
 {
-    ngx_int_t                err;
-    ngx_str_t                body;
-    ngx_array_t             *carts;
-    ngx_http_cart_error_t   *errors;
-
-    errors = conf->route->errors;
-
-    err = ngx_http_cart_firmly_active(r, conf, NULL, 0, &carts);
-    if (err >= 0) {
-        return ngx_http_cart_send_error(r, &errors[err]);
-    }
-
-    if (ngx_http_cart_firmly_domains_json(r, carts, "domains", &body)
-        != NGX_OK)
-    {
-        return ngx_http_cart_send_error(r, &errors[NGX_HTTP_CART_ERR_INTERNAL]);
-    }
-
-    return ngx_http_cart_send(r, NGX_HTTP_OK, &body,
-                              ngx_http_cart_firmly_active_etag(carts, 0));
+    return ngx_http_cart_firmly_send_active(r, conf, NULL, 0);
 }

@@ -30,6 +30,7 @@ typedef struct {
 typedef struct {
     MDB_env      *env;
     MDB_txn      *txn;              /* reset between requests */
+    MDB_cursor   *carts;            /* renewed with txn, when used */
     size_t        txnid;            /* the snapshot being read */
     MDB_dbi       dbi[NGX_HTTP_CART_DB_COUNT];
     u_char       *path;
@@ -55,6 +56,12 @@ ngx_http_cart_store_close(void)
 {
     ngx_memzero(ngx_http_cart_store.domains,
                 sizeof(ngx_http_cart_store.domains));
+
+    /* a read-only transaction's cursor outlives it: close it first */
+    if (ngx_http_cart_store.carts) {
+        mdb_cursor_close(ngx_http_cart_store.carts);
+        ngx_http_cart_store.carts = NULL;
+    }
 
     if (ngx_http_cart_store.txn) {
         mdb_txn_abort(ngx_http_cart_store.txn);
@@ -218,8 +225,8 @@ ngx_http_cart_store_init_worker(ngx_cycle_t *cycle, ngx_str_t *path)
 
     (void) ngx_cpystrn(ngx_http_cart_store.path, path->data, path->len + 1);
 
-    ngx_http_cart_store.data_path = ngx_pnalloc(cycle->pool,
-                                                path->len + sizeof("/data.mdb"));
+    ngx_http_cart_store.data_path = ngx_pnalloc(cycle->pool, path->len
+                                                + sizeof("/data.mdb"));
     if (ngx_http_cart_store.data_path == NULL) {
         return NGX_ERROR;
     }
@@ -503,13 +510,22 @@ ngx_http_cart_store_device_carts(ngx_http_request_t *r, ngx_str_t *device_id,
     prefix = cart_cart_key((char *) device_id->data, device_id->len, "", 0,
                            buf);
 
-    rc = mdb_cursor_open(ngx_http_cart_store.txn,
-                         ngx_http_cart_store.dbi[NGX_HTTP_CART_DB_CARTS],
-                         &cur);
+    /* one cursor for the worker's life: opening one costs a malloc() */
+    if (ngx_http_cart_store.carts) {
+        rc = mdb_cursor_renew(ngx_http_cart_store.txn,
+                              ngx_http_cart_store.carts);
+
+    } else {
+        rc = mdb_cursor_open(ngx_http_cart_store.txn,
+                             ngx_http_cart_store.dbi[NGX_HTTP_CART_DB_CARTS],
+                             &ngx_http_cart_store.carts);
+    }
+
     if (rc != 0) {
         goto failed;
     }
 
+    cur = ngx_http_cart_store.carts;
     k.mv_data = buf;
     k.mv_size = prefix;
 
@@ -518,8 +534,12 @@ ngx_http_cart_store_device_carts(ngx_http_request_t *r, ngx_str_t *device_id,
                                           == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
     {
-        if (ngx_http_cart_store_cart_parts(v.mv_data, v.mv_size, &cart)
-            != NGX_OK)
+        domain.data = (u_char *) k.mv_data + prefix;
+        domain.len = k.mv_size - prefix;
+
+        if (!cart_domain_key_valid((char *) domain.data, domain.len)
+            || ngx_http_cart_store_cart_parts(v.mv_data, v.mv_size, &cart)
+               != NGX_OK)
         {
             key.data = k.mv_data;
             key.len = k.mv_size;
@@ -527,17 +547,11 @@ ngx_http_cart_store_device_carts(ngx_http_request_t *r, ngx_str_t *device_id,
             continue;
         }
 
-        domain.data = (u_char *) k.mv_data + prefix;
-        domain.len = k.mv_size - prefix;
-
         hrc = handler(r, &domain, &cart, data);
         if (hrc != NGX_OK) {
-            mdb_cursor_close(cur);
             return hrc;
         }
     }
-
-    mdb_cursor_close(cur);
 
     if (rc == 0 || rc == MDB_NOTFOUND) {
         return NGX_OK;

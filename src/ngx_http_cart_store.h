@@ -50,7 +50,8 @@ ngx_int_t ngx_http_cart_store_cart(ngx_http_request_t *r,
 /*
  * Calls handler for each cart of a device, in domain order, with the
  * record's parts pointing into the map: valid only during the call, so a
- * handler copies what it keeps.  A corrupt record is logged and skipped.
+ * handler copies what it keeps.  A corrupt record, or one whose key does
+ * not end in a domain key (cart_domain_key_valid()), is logged and skipped.
  */
 typedef ngx_int_t (*ngx_http_cart_store_cart_pt)(ngx_http_request_t *r,
     ngx_str_t *domain, ngx_http_cart_cart_t *cart, void *data);

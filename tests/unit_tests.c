@@ -1,6 +1,7 @@
 /*
  * Unit tests of the pure functions: money, time, base64url, JWT decoding
- * and verification, cart validation and views, the JSON writer.  TAP
+ * and verification, store keys, cart validation and views, the JSON
+ * writer.  TAP
  * output, for prove.
  */
 
@@ -13,6 +14,7 @@
 
 #include "cart_json.h"
 #include "cart_jwt.h"
+#include "cart_layout.h"
 #include "cart_money.h"
 #include "cart_query.h"
 #include "cart_record.h"
@@ -353,6 +355,37 @@ test_query(void)
 }
 
 
+static void
+test_keys(void)
+{
+    char  key[CART_DOMAIN_MAX_LEN + 1], long_name[CART_DOMAIN_MAX_LEN + 1];
+
+    ok(cart_domain_key("Shop-1_A.Example.COM", 20, key) == 20
+       && memcmp(key, "shop-1_a.example.com", 20) == 0,
+       "domain key: lowercased");
+    ok(cart_domain_key("", 0, key) == 0 && cart_domain_key("a b", 3, key) == 0
+       && cart_domain_key("a\"b", 3, key) == 0
+       && cart_domain_key("a\0b", 3, key) == 0
+       && cart_domain_key("caf\xc3\xa9", 5, key) == 0,
+       "domain key: empty, blank, quote, NUL, non-ASCII refused");
+
+    memset(long_name, 'a', sizeof(long_name));
+    ok(cart_domain_key(long_name, CART_DOMAIN_MAX_LEN, key)
+       == CART_DOMAIN_MAX_LEN
+       && cart_domain_key(long_name, CART_DOMAIN_MAX_LEN + 1, key) == 0,
+       "domain key: 253 characters, not 254");
+
+    ok(cart_domain_key_valid("shop-1_a.example.com", 20)
+       && cart_domain_key_valid(long_name, CART_DOMAIN_MAX_LEN),
+       "stored domain key: as cart_domain_key makes them");
+    ok(!cart_domain_key_valid("Shop.example", 12)
+       && !cart_domain_key_valid("evil\".example", 13)
+       && !cart_domain_key_valid("a\0b", 3) && !cart_domain_key_valid("", 0)
+       && !cart_domain_key_valid(long_name, CART_DOMAIN_MAX_LEN + 1),
+       "stored domain key: upper case, quote, NUL, empty, too long refused");
+}
+
+
 static const char *
 render_error(const char *cart_json, char *err, size_t err_len)
 {
@@ -662,6 +695,7 @@ main(int argc, char **argv)
     test_base64url();
     test_jwt(keys);
     test_query();
+    test_keys();
     test_views(data);
     test_json(data);
 

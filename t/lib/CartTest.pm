@@ -22,6 +22,7 @@ use base 'Exporter';
 our @EXPORT = qw(
     $KEYS $DATA $DEV_A $DEV_B $DEV_C $DEV_MANY $DEV_OLD %tok %body
     jwt jwt_parts b64url store cartctl http_get firmly_setup slurp
+    get_record put_records
 );
 
 our $T = abs_path(dirname(__FILE__) . '/..');
@@ -145,6 +146,42 @@ sub store {
     remove_tree($dir);
     cartctl('--store', $dir, '--map-size', '16M', 'import', $_) for @files;
     return $dir;
+}
+
+# a record's value, read with the LMDB tools
+sub get_record {
+    my ($dir, $db, $key) = @_;
+    my ($value, $data);
+    open my $dump, '-|', 'mdb_dump', '-s', $db, $dir or die "mdb_dump: $!";
+
+    # after the header, lines of " hex key" and " hex value"
+    while (my $line = <$dump>) {
+        if (!$data) {
+            $data = $line =~ /^HEADER=END/;
+            next;
+        }
+
+        last if $line =~ /^DATA=END/;
+        my $v = <$dump>;
+        $value = pack 'H*', $v =~ s/^ |\n$//gr
+            if pack('H*', $line =~ s/^ |\n$//gr) eq $key;
+    }
+
+    close $dump or die "mdb_dump -s $db $dir failed";
+    defined $value or die "$dir: no record \"$key\" in $db";
+    return $value;
+}
+
+# records written as they are, with the LMDB tools, as a writer other than
+# cartctl might write them: key => value, both bytes
+sub put_records {
+    my ($dir, $db, %records) = @_;
+    open my $load, '|-', 'mdb_load', '-s', $db, $dir or die "mdb_load: $!";
+    print $load "VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n";
+    print $load ' ', unpack('H*', $_), "\n ", unpack('H*', $records{$_}), "\n"
+        for sort keys %records;
+    print $load "DATA=END\n";
+    close $load or die "mdb_load -s $db $dir failed";
 }
 
 # GET path from the nginx under test: "status body", or in list context
