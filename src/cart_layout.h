@@ -17,7 +17,7 @@
 #include <string.h>
 
 
-#define CART_LAYOUT_VERSION        1
+#define CART_LAYOUT_VERSION        2
 
 #define CART_MAX_DBS               16
 
@@ -28,12 +28,13 @@
 /* "domains": key = domain (lowercase) -> cart_domain_rec_t + data */
 #define CART_DB_DOMAINS            "domains"
 
-/* "devices": key = device id -> cart_device_rec_t */
-#define CART_DB_DEVICES            "devices"
-
 /*
- * "carts": key = device id, NUL, domain -> cart_cart_rec_t + data.
- * All carts of a device are one contiguous key range ("device id" NUL).
+ * "carts": key = device id, NUL -> cart_device_rec_t (the device session),
+ * and key = device id, NUL, domain -> cart_cart_rec_t + data.  A device's
+ * session and its carts are one contiguous key range ("device id" NUL),
+ * the session first: one B-tree search finds them all, where a separate
+ * database of devices cost a second search per request (layout 1; about
+ * 9% of the throughput of a store of 1M carts, bench/RESULTS.md).
  */
 #define CART_DB_CARTS              "carts"
 
@@ -193,7 +194,10 @@ cart_device_id_valid(const char *id, size_t len)
 
 #define CART_CART_KEY_MAX  (CART_DEVICE_ID_MAX_LEN + 1 + CART_DOMAIN_MAX_LEN)
 
-/* the carts key: device id, NUL, domain; returns its length */
+/*
+ * The carts key: device id, NUL, domain; with an empty domain, the key of
+ * the device's session.  Returns its length.
+ */
 static inline size_t
 cart_cart_key(const char *device_id, size_t device_id_len,
     const char *domain, size_t domain_len, unsigned char *key)

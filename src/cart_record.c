@@ -261,8 +261,8 @@ cart_device_record(json_t *line, cart_record_t *rec, char *err,
         return -1;
     }
 
-    memcpy(rec->key, rec->device_id, rec->device_id_len);
-    rec->key_len = rec->device_id_len;
+    rec->key_len = cart_cart_key(rec->device_id, rec->device_id_len, "", 0,
+                                 rec->key);
 
     if (rec->deleted) {
         return 0;
@@ -464,12 +464,15 @@ cart_record_to_json(cart_kind_e kind, const void *key, size_t key_len,
                          (size_t) dom.symbol_len);
 
     case CART_KIND_DEVICE:
-        if (cart_device_rec_read(value, value_len, &dev) != 0) {
+        /* the key is the device id and a NUL */
+        if (key_len < 2 || ((const char *) key)[key_len - 1] != '\0'
+            || cart_device_rec_read(value, value_len, &dev) != 0)
+        {
             return NULL;
         }
 
         return json_pack("{s:s, s:s%, s:o}", "kind", "device",
-                         "device_id", key, key_len,
+                         "device_id", key, key_len - 1,
                          "expires_at", cart_time_json(dev.expires_at_ms));
 
     default:

@@ -42,7 +42,10 @@ int cart_record_from_json(json_t *line, cart_record_t *rec, char *err,
 
 void cart_record_free(cart_record_t *rec);
 
-/* the import line that re-creates a stored record, or NULL */
+/*
+ * The import line that re-creates a stored record, or NULL; in the carts
+ * database, a key that ends in NUL is a device's (CART_KIND_DEVICE).
+ */
 json_t *cart_record_to_json(cart_kind_e kind, const void *key,
     size_t key_len, const void *value, size_t value_len);
 

@@ -66,13 +66,13 @@ static const char  *cartctl_usage =
 
 typedef struct {
     MDB_env   *env;
-    MDB_dbi    dbi[3];          /* by cart_kind_e */
+    MDB_dbi    dbi[3];          /* by cart_kind_e: devices are in carts */
     MDB_dbi    meta;
 } cartctl_store_t;
 
 
 static const char  *cartctl_dbs[] = {
-    CART_DB_DOMAINS, CART_DB_DEVICES, CART_DB_CARTS
+    CART_DB_DOMAINS, NULL, CART_DB_CARTS
 };
 
 
@@ -141,9 +141,13 @@ cartctl_open(cartctl_store_t *st, const char *dir, size_t map_size,
     rc = mdb_dbi_open(txn, CART_DB_META, write ? MDB_CREATE : 0, &st->meta);
 
     for (i = 0; rc == 0 && i < 3; i++) {
-        rc = mdb_dbi_open(txn, cartctl_dbs[i], write ? MDB_CREATE : 0,
-                          &st->dbi[i]);
+        if (cartctl_dbs[i]) {
+            rc = mdb_dbi_open(txn, cartctl_dbs[i], write ? MDB_CREATE : 0,
+                              &st->dbi[i]);
+        }
     }
+
+    st->dbi[CART_KIND_DEVICE] = st->dbi[CART_KIND_CART];
 
     if (rc != 0) {
         mdb_txn_abort(txn);
@@ -235,7 +239,7 @@ cartctl_del(MDB_txn *txn, MDB_dbi dbi, const void *data, size_t len)
 }
 
 
-/* removes every cart of a device: the key range "device id" NUL */
+/* removes a device's session and carts: the key range "device id" NUL */
 static int
 cartctl_del_device_carts(MDB_txn *txn, cartctl_store_t *st,
     const char *device_id, size_t len)
@@ -301,8 +305,9 @@ cartctl_apply(MDB_txn *txn, cartctl_store_t *st, cart_record_t *rec,
             return -1;
         }
 
+        /* a session's key: the device id with its NUL */
         if (!cartctl_exists(txn, st->dbi[CART_KIND_DEVICE], rec->device_id,
-                            rec->device_id_len))
+                            rec->device_id_len + 1))
         {
             snprintf(err, err_len, "device_id: unknown device \"%s\" "
                      "(import its device record first)", rec->device_id);
@@ -646,8 +651,7 @@ cartctl_key(cart_kind_e kind, char **args, int nargs, unsigned char *key,
         }
 
         if (kind == CART_KIND_DEVICE) {
-            memcpy(key, args[0], len);
-            *key_len = len;
+            *key_len = cart_cart_key(args[0], len, "", 0, key);
             return CARTCTL_OK;
         }
     }
@@ -773,28 +777,47 @@ cartctl_get(cartctl_store_t *st, char **args, int nargs)
 }
 
 
-static int
-cartctl_dump(cartctl_store_t *st)
+/* a carts key that ends in NUL is a device session's */
+static cart_kind_e
+cartctl_carts_kind(MDB_val *key)
 {
-    int          rc, kind;
-    MDB_val      key, val;
-    MDB_txn     *txn;
-    MDB_cursor  *cur;
+    return key->mv_size && ((char *) key->mv_data)[key->mv_size - 1] == '\0'
+           ? CART_KIND_DEVICE : CART_KIND_CART;
+}
+
+
+/*
+ * Calls each(kind, key, value, data) for every record: domains first, as a
+ * cart line needs its domain, then each device's session before its carts.
+ */
+static int
+cartctl_walk(cartctl_store_t *st, void (*each)(cart_kind_e kind,
+    MDB_val *key, MDB_val *val, void *data), void *data)
+{
+    int           rc;
+    MDB_val       key, val;
+    MDB_txn      *txn;
+    MDB_cursor   *cur;
+    cart_kind_e   kind;
 
     rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
     if (rc != 0) {
-        return cartctl_store_error("begin", rc);
+        return rc;
     }
 
-    /* domains and devices first: a cart line needs both */
     for (kind = CART_KIND_DOMAIN; kind <= CART_KIND_CART; kind++) {
+        if (kind == CART_KIND_DEVICE) {
+            continue;   /* in the carts database */
+        }
+
         rc = mdb_cursor_open(txn, st->dbi[kind], &cur);
         if (rc != 0) {
             break;
         }
 
         while ((rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) == 0) {
-            cartctl_print_record((cart_kind_e) kind, &key, &val);
+            each(kind == CART_KIND_DOMAIN ? kind : cartctl_carts_kind(&key),
+                 &key, &val, data);
         }
 
         mdb_cursor_close(cur);
@@ -808,34 +831,53 @@ cartctl_dump(cartctl_store_t *st)
 
     mdb_txn_abort(txn);
 
+    return rc;
+}
+
+
+static void
+cartctl_dump_record(cart_kind_e kind, MDB_val *key, MDB_val *val,
+    void *data)
+{
+    cartctl_print_record(kind, key, val);
+}
+
+
+static int
+cartctl_dump(cartctl_store_t *st)
+{
+    int  rc;
+
+    rc = cartctl_walk(st, cartctl_dump_record, NULL);
+
     return rc ? cartctl_store_error("dump", rc) : CARTCTL_OK;
+}
+
+
+static void
+cartctl_count_record(cart_kind_e kind, MDB_val *key, MDB_val *val,
+    void *data)
+{
+    ((size_t *) data)[kind]++;
 }
 
 
 static int
 cartctl_stat(cartctl_store_t *st)
 {
-    int          rc, i;
-    MDB_txn     *txn;
+    int          rc;
+    size_t       counts[3] = { 0, 0, 0 };
     MDB_stat     ms;
     MDB_envinfo  info;
 
-    rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    rc = cartctl_walk(st, cartctl_count_record, counts);
     if (rc != 0) {
-        return cartctl_store_error("begin", rc);
+        return cartctl_store_error("stat", rc);
     }
 
-    for (i = 0; i < 3; i++) {
-        rc = mdb_stat(txn, st->dbi[i], &ms);
-        if (rc != 0) {
-            mdb_txn_abort(txn);
-            return cartctl_store_error("stat", rc);
-        }
-
-        printf("%-16s %zu\n", cartctl_dbs[i], ms.ms_entries);
-    }
-
-    mdb_txn_abort(txn);
+    printf("%-16s %zu\n", "domains", counts[CART_KIND_DOMAIN]);
+    printf("%-16s %zu\n", "devices", counts[CART_KIND_DEVICE]);
+    printf("%-16s %zu\n", "carts", counts[CART_KIND_CART]);
 
     mdb_env_info(st->env, &info);
     mdb_env_stat(st->env, &ms);
@@ -886,7 +928,7 @@ cartctl_delete(cartctl_store_t *st, char **args, int nargs)
     rc = 0;
 
     if (kind == CART_KIND_DEVICE) {
-        rc = cartctl_del_device_carts(txn, st, (char *) key, key_len);
+        rc = cartctl_del_device_carts(txn, st, (char *) key, key_len - 1);
     }
 
     if (rc == 0) {

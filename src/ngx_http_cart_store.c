@@ -9,7 +9,6 @@
 
 enum {
     NGX_HTTP_CART_DB_DOMAINS = 0,
-    NGX_HTTP_CART_DB_DEVICES,
     NGX_HTTP_CART_DB_CARTS,
     NGX_HTTP_CART_DB_COUNT
 };
@@ -30,7 +29,7 @@ typedef struct {
 typedef struct {
     MDB_env      *env;
     MDB_txn      *txn;              /* reset between requests */
-    MDB_cursor   *carts;            /* renewed with txn, when used */
+    MDB_cursor   *carts;            /* renewed with txn */
     size_t        txnid;            /* the snapshot being read */
     MDB_dbi       dbi[NGX_HTTP_CART_DB_COUNT];
     u_char       *path;
@@ -47,7 +46,7 @@ typedef struct {
 static ngx_http_cart_store_t  ngx_http_cart_store;
 
 static const char  *ngx_http_cart_store_dbs[] = {
-    CART_DB_DOMAINS, CART_DB_DEVICES, CART_DB_CARTS
+    CART_DB_DOMAINS, CART_DB_CARTS
 };
 
 
@@ -315,6 +314,29 @@ ngx_http_cart_store_begin(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
+    /*
+     * One cursor on the carts for the worker's life (opening one costs a
+     * malloc()): a device's session and carts are neighbours, and a
+     * positioned cursor finds a key on its own page without a new search.
+     */
+    if (ngx_http_cart_store.carts) {
+        rc = mdb_cursor_renew(ngx_http_cart_store.txn,
+                              ngx_http_cart_store.carts);
+
+    } else {
+        rc = mdb_cursor_open(ngx_http_cart_store.txn,
+                             ngx_http_cart_store.dbi[NGX_HTTP_CART_DB_CARTS],
+                             &ngx_http_cart_store.carts);
+    }
+
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "cart_store \"%s\": carts cursor: %s",
+                      ngx_http_cart_store.path, mdb_strerror(rc));
+        ngx_http_cart_store_close();
+        return NGX_ERROR;
+    }
+
     ngx_http_cart_store.txnid = mdb_txn_id(ngx_http_cart_store.txn);
 
     return NGX_OK;
@@ -341,8 +363,14 @@ ngx_http_cart_store_get(ngx_http_request_t *r, ngx_uint_t db, u_char *key,
     k.mv_data = key;
     k.mv_size = key_len;
 
-    rc = mdb_get(ngx_http_cart_store.txn, ngx_http_cart_store.dbi[db], &k,
-                 &v);
+    /* from a device's session, the cursor finds its cart on the same page */
+    if (db == NGX_HTTP_CART_DB_CARTS) {
+        rc = mdb_cursor_get(ngx_http_cart_store.carts, &k, &v, MDB_SET_KEY);
+
+    } else {
+        rc = mdb_get(ngx_http_cart_store.txn, ngx_http_cart_store.dbi[db], &k,
+                     &v);
+    }
 
     if (rc == MDB_NOTFOUND) {
         return NGX_DECLINED;
@@ -433,16 +461,22 @@ ngx_http_cart_store_device(ngx_http_request_t *r, ngx_str_t *device_id,
     cart_device_rec_t *out)
 {
     ngx_int_t   rc;
-    ngx_str_t   value;
+    ngx_str_t   value, key;
+    u_char      buf[CART_DEVICE_ID_MAX_LEN + 1];
 
-    rc = ngx_http_cart_store_get(r, NGX_HTTP_CART_DB_DEVICES, device_id->data,
-                                 device_id->len, &value);
+    /* the session's key: "device id" NUL, first of the device's range */
+    key.data = buf;
+    key.len = cart_cart_key((char *) device_id->data, device_id->len, "", 0,
+                            buf);
+
+    rc = ngx_http_cart_store_get(r, NGX_HTTP_CART_DB_CARTS, key.data, key.len,
+                                 &value);
     if (rc != NGX_OK) {
         return rc;
     }
 
     if (cart_device_rec_read(value.data, value.len, out) != 0) {
-        return ngx_http_cart_store_corrupt(r, "device", device_id);
+        return ngx_http_cart_store_corrupt(r, "device", &key);
     }
 
     return NGX_OK;
@@ -506,34 +540,23 @@ ngx_http_cart_store_device_carts(ngx_http_request_t *r, ngx_str_t *device_id,
     ngx_http_cart_cart_t   cart;
     u_char                 buf[CART_DEVICE_ID_MAX_LEN + 1];
 
-    /* the key range of a device's carts: "device id" NUL */
+    /* the key range of a device: "device id" NUL, its session first */
     prefix = cart_cart_key((char *) device_id->data, device_id->len, "", 0,
                            buf);
-
-    /* one cursor for the worker's life: opening one costs a malloc() */
-    if (ngx_http_cart_store.carts) {
-        rc = mdb_cursor_renew(ngx_http_cart_store.txn,
-                              ngx_http_cart_store.carts);
-
-    } else {
-        rc = mdb_cursor_open(ngx_http_cart_store.txn,
-                             ngx_http_cart_store.dbi[NGX_HTTP_CART_DB_CARTS],
-                             &ngx_http_cart_store.carts);
-    }
-
-    if (rc != 0) {
-        goto failed;
-    }
 
     cur = ngx_http_cart_store.carts;
     k.mv_data = buf;
     k.mv_size = prefix;
 
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-         rc == 0 && k.mv_size > prefix && ngx_memcmp(k.mv_data, buf, prefix)
-                                          == 0;
+         rc == 0 && k.mv_size >= prefix && ngx_memcmp(k.mv_data, buf, prefix)
+                                           == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
     {
+        if (k.mv_size == prefix) {
+            continue;   /* the session */
+        }
+
         domain.data = (u_char *) k.mv_data + prefix;
         domain.len = k.mv_size - prefix;
 
@@ -556,8 +579,6 @@ ngx_http_cart_store_device_carts(ngx_http_request_t *r, ngx_str_t *device_id,
     if (rc == 0 || rc == MDB_NOTFOUND) {
         return NGX_OK;
     }
-
-failed:
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "cart_store \"%s\": carts of a device: %s",

@@ -12,6 +12,12 @@ $ENV{TEST_NGINX_LIVE_STORE} = store("$ENV{TEST_NGINX_TMP}/live",
 $ENV{TEST_NGINX_SWAP_STORE} = store("$ENV{TEST_NGINX_TMP}/swap",
                                     "$DATA/base.ndjson");
 
+# a store that says it has another layout (1: sessions in their own
+# database) is not read
+$ENV{TEST_NGINX_OLD_STORE} = store("$ENV{TEST_NGINX_TMP}/old",
+                                   "$DATA/base.ndjson");
+put_records($ENV{TEST_NGINX_OLD_STORE}, 'meta', layout => pack('L', 1));
+
 $body{missing} = '{"code":400,"error":"MissingAuthHeader",'
     . '"description":"x-firmly-authorization header is required"}';
 $body{invalid} = '{"code":401,"error":"InvalidJWTToken",'
@@ -450,3 +456,19 @@ GET /api/v2/domains/demo.luma.gift/cart
 ^\{"cart_id":"cart_def456_v2",
 --- error_log eval
 qr/cart_store "\Q$ENV{TEST_NGINX_SWAP_STORE}\E" was replaced, reopening/
+
+
+
+=== TEST 28: a store of another layout is not read, and the log says why
+--- http_config eval
+"cart_store $ENV{TEST_NGINX_OLD_STORE};
+cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
+--- request
+GET /api/v2/domains/staging.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok{a}"
+--- error_code: 422
+--- response_body eval
+$::body{unavailable}
+--- error_log eval
+qr/cart_store "\Q$ENV{TEST_NGINX_OLD_STORE}\E" has layout 1, this module reads layout 2/

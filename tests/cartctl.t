@@ -52,6 +52,16 @@ like($out, qr/^devices\s+3$/m, 'stat: 3 devices');
 like($out, qr/^carts\s+6$/m, 'stat: 6 carts');
 like($out, qr/^map_used\s+\d+ \(\d+\.\d%\)$/m, 'stat: map use');
 
+# a store of another layout is neither read nor written
+run($base, '--store', "$tmp/old", 'import');
+put_records("$tmp/old", 'meta', layout => pack('L', 1));
+($rc, undef, $err) = run($base, '--store', "$tmp/old", 'import');
+is($rc, 4, 'import into a store of layout 1: exit 4');
+like($err, qr/has store layout 1, this cartctl writes layout 2/,
+     'and says why');
+($rc, undef, $err) = run('', '--store', "$tmp/old", 'dump');
+is($rc, 4, 'dump of a store of layout 1: exit 4');
+
 my $md5 = `md5sum $store/data.mdb`;
 ($rc) = run($base, '--store', $store, 'import', '-');
 is($rc, 0, 'importing the same file again works');
