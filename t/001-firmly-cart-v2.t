@@ -18,14 +18,12 @@ $ENV{TEST_NGINX_OLD_STORE} = store("$ENV{TEST_NGINX_TMP}/old",
                                    "$DATA/base.ndjson");
 put_records($ENV{TEST_NGINX_OLD_STORE}, 'meta', layout => pack('L', 1));
 
-$body{missing} = '{"code":400,"error":"MissingAuthHeader",'
-    . '"description":"x-firmly-authorization header is required"}';
-$body{invalid} = '{"code":401,"error":"InvalidJWTToken",'
-    . '"description":"The JWT token is invalid"}';
-$body{not_found} = '{"code":404,"error":"ErrorCartNotFound",'
-    . '"description":"Cart not found"}';
-$body{unavailable} = '{"code":422,"error":"ErrorStoreUnavailable",'
-    . '"description":"Store service unavailable"}';
+$body{missing} = error_body(400, 'MissingAuthHeader',
+                            'x-firmly-authorization header is required');
+$body{invalid} = error_body(401, 'InvalidJWTToken', 'The JWT token is invalid');
+$body{not_found} = error_body(404, 'ErrorCartNotFound', 'Cart not found');
+$body{unavailable} = error_body(422, 'ErrorStoreUnavailable',
+                                'Store service unavailable');
 
 run_tests();
 

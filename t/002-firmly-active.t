@@ -32,16 +32,15 @@ our @many = map { sprintf "d%02d.example", $_ } reverse(7 .. 20), 5, 6,
 $body{many_domains} = '{"domains":[' . join(',', map { qq("$_") } @many)
                       . ']}';
 
-$body{missing} = '{"code":401,"error":"MissingAuthHeader","description":'
-                 . '"x-firmly-authorization header is missing or invalid"}';
-$body{invalid_token} = '{"code":401,"error":"InvalidToken",'
-                       . '"description":"JWT token is invalid"}';
-$body{invalid_jwt} = '{"code":401,"error":"InvalidJWTToken",'
-                     . '"description":"The JWT token is invalid"}';
-$body{unauthorized} = '{"code":401,"error":"Unauthorized","description":'
-                      . '"Invalid or missing device authentication"}';
-$body{bad_excludes} = '{"code":400,"error":"InvalidRequest",'
-                      . '"description":"excludes lists at most 256 domains"}';
+$body{missing} = error_body(401, 'MissingAuthHeader', 'x-firmly-authorization '
+                            . 'header is missing or invalid');
+$body{invalid_token} = error_body(401, 'InvalidToken', 'JWT token is invalid');
+$body{invalid_jwt} = error_body(401, 'InvalidJWTToken',
+                                'The JWT token is invalid');
+$body{unauthorized} = error_body(401, 'Unauthorized',
+                                 'Invalid or missing device authentication');
+$body{bad_excludes} = error_body(400, 'InvalidRequest',
+                                 'excludes lists at most 256 domains');
 
 # one corrupt record among good ones, written with the LMDB tools
 $ENV{TEST_NGINX_CORRUPT_STORE} = store("$tmp/corrupt", "$DATA/base.ndjson");

@@ -21,14 +21,13 @@ sub empty_v1 {
 $body{empty_demo} = empty_v1('demo.luma.gift', 'Luma Demo');
 $body{empty_shop} = empty_v1('shop.luma.gift', 'Luma Shop');
 $body{empty_staging} = empty_v1('staging.luma.gift', 'Luma Store');
-$body{missing} = '{"code":400,"error":"MissingAuthHeader",'
-    . '"description":"x-firmly-authorization header is required"}';
-$body{invalid} = '{"code":400,"error":"InvalidJWTToken",'
-    . '"description":"The JWT token is invalid"}';
-$body{unavailable} = '{"code":503,"error":"ErrorStoreUnavailable",'
-    . '"description":"Store temporarily unavailable"}';
-$body{bad_fast_mode} = '{"code":400,"error":"InvalidRequest",'
-    . '"description":"fast_mode must be true or false"}';
+$body{missing} = error_body(400, 'MissingAuthHeader',
+                            'x-firmly-authorization header is required');
+$body{invalid} = error_body(400, 'InvalidJWTToken', 'The JWT token is invalid');
+$body{unavailable} = error_body(503, 'ErrorStoreUnavailable',
+                                'Store temporarily unavailable');
+$body{bad_fast_mode} = error_body(400, 'InvalidRequest',
+                                  'fast_mode must be true or false');
 
 run_tests();
 

@@ -22,7 +22,7 @@ use base 'Exporter';
 our @EXPORT = qw(
     $KEYS $DATA $DEV_A $DEV_B $DEV_C $DEV_MANY $DEV_OLD %tok %body
     jwt jwt_parts b64url store cartctl http_get firmly_setup slurp
-    get_record put_records
+    get_record put_records error_body
 );
 
 our $T = abs_path(dirname(__FILE__) . '/..');
@@ -146,6 +146,12 @@ sub store {
     remove_tree($dir);
     cartctl('--store', $dir, '--map-size', '16M', 'import', $_) for @files;
     return $dir;
+}
+
+# an error body as the module sends it: {"code":N,"error":E,"description":D}
+sub error_body {
+    my ($code, $error, $description) = @_;
+    return qq({"code":$code,"error":"$error","description":"$description"});
 }
 
 # a record's value, read with the LMDB tools
