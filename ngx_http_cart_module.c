@@ -398,5 +398,5 @@ ngx_http_cart_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_cart_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_http_cart_store_exit_worker();
+    ngx_http_cart_store_exit_worker(cycle);
 }

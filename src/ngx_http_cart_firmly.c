@@ -134,6 +134,7 @@ typedef struct {
 } ngx_http_cart_active_t;
 
 typedef struct {
+    ngx_http_cart_ctx_t     *ctx;
     ngx_array_t              carts;        /* ngx_http_cart_active_t */
     cart_excludes_t         *excludes;
     int64_t                  now;
@@ -348,71 +349,101 @@ ngx_http_cart_firmly_lookup(ngx_http_request_t *r, ngx_http_cart_ctx_t *ctx,
 }
 
 
-/* the route's prologue: context, identity and a store transaction */
+/* the route's prologue: the request context and its identity */
 static ngx_int_t
 ngx_http_cart_firmly_begin(ngx_http_request_t *r,
     ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t **ctx)
 {
-    ngx_int_t  err;
-
     *ctx = ngx_http_cart_ctx(r);
     if (*ctx == NULL) {
         return NGX_HTTP_CART_ERR_INTERNAL;
     }
 
-    err = ngx_http_cart_firmly_identify(r, conf, *ctx);
-    if (err >= 0) {
-        return err;
-    }
-
-    return ngx_http_cart_store_begin(r) == NGX_OK
-           ? -1 : NGX_HTTP_CART_ERR_STORE_UNAVAILABLE;
+    return ngx_http_cart_firmly_identify(r, conf, *ctx);
 }
 
 
+/* a cart read: what the route asked for, and what the store gave */
+typedef struct {
+    ngx_http_cart_ctx_t     *ctx;
+    ngx_uint_t               v1;
+    ngx_int_t                err;          /* an error index, or -1 */
+    ngx_str_t                body;
+    uint64_t                 etag;
+} ngx_http_cart_firmly_cart_read_t;
+
+
 /*
- * The device's cart at the domain, as V2 or V1.  With no cart, V2 is a
- * 404 and V1 the domain's empty cart, made when the domain was written.
+ * The cart (V2 or V1) copied out of the store.  With no cart, V2 is a 404
+ * and V1 the domain's empty cart, made when the domain was written.
  */
+static ngx_int_t
+ngx_http_cart_firmly_read_cart(ngx_http_request_t *r, void *data)
+{
+    ngx_http_cart_firmly_cart_read_t *rd = data;
+
+    ngx_int_t                err;
+    ngx_http_cart_cart_t     cart;
+    ngx_http_cart_domain_t   domain;
+
+    err = ngx_http_cart_firmly_lookup(r, rd->ctx, &domain, &cart);
+
+    if (err < 0 && cart.v2.data == NULL) {
+        err = rd->v1 ? -1 : NGX_HTTP_CART_ERR_NOT_FOUND;
+        rd->body = domain.v1_empty;
+        rd->etag = domain.rec.v1_empty_etag;
+
+    } else {
+        rd->body = rd->v1 ? cart.v1 : cart.v2;
+        rd->etag = rd->v1 ? cart.rec.v1_etag : cart.rec.v2_etag;
+    }
+
+    if (err < 0 && ngx_http_cart_firmly_copy(r, &rd->body) != NGX_OK) {
+        err = NGX_HTTP_CART_ERR_INTERNAL;
+    }
+
+    rd->err = err;
+
+    return NGX_OK;
+}
+
+
+/* the device's cart at the domain, as V2 or V1 */
 static ngx_int_t
 ngx_http_cart_firmly_cart(ngx_http_request_t *r,
     ngx_http_cart_loc_conf_t *conf, ngx_uint_t v1)
 {
-    uint64_t                 etag;
-    ngx_int_t                err;
-    ngx_str_t                body;
-    ngx_http_cart_ctx_t     *ctx;
-    ngx_http_cart_cart_t     cart;
-    ngx_http_cart_domain_t   domain;
+    ngx_int_t                          err;
+    ngx_str_t                          fast_mode;
+    ngx_http_cart_firmly_cart_read_t   rd;
 
-    err = ngx_http_cart_firmly_begin(r, conf, &ctx);
+    err = ngx_http_cart_firmly_begin(r, conf, &rd.ctx);
     if (err >= 0) {
         return ngx_http_cart_send_error(r, &conf->route->errors[err]);
     }
 
-    err = ngx_http_cart_firmly_lookup(r, ctx, &domain, &cart);
-
-    if (err < 0 && cart.v2.data == NULL) {
-        err = v1 ? -1 : NGX_HTTP_CART_ERR_NOT_FOUND;
-        body = domain.v1_empty;
-        etag = domain.rec.v1_empty_etag;
-
-    } else {
-        body = v1 ? cart.v1 : cart.v2;
-        etag = v1 ? cart.rec.v1_etag : cart.rec.v2_etag;
+    /* both modes serve the same current data; anything else is an error */
+    if (v1
+        && ngx_http_arg(r, (u_char *) "fast_mode", 9, &fast_mode) == NGX_OK
+        && cart_bool_parse((char *) fast_mode.data, fast_mode.len) < 0)
+    {
+        return ngx_http_cart_send_error(r, &conf->route->errors[
+                                               NGX_HTTP_CART_ERR_BAD_QUERY]);
     }
 
-    if (err < 0 && ngx_http_cart_firmly_copy(r, &body) != NGX_OK) {
-        err = NGX_HTTP_CART_ERR_INTERNAL;
+    rd.v1 = v1;
+
+    if (ngx_http_cart_store_read(r, ngx_http_cart_firmly_read_cart, &rd)
+        != NGX_OK)
+    {
+        rd.err = NGX_HTTP_CART_ERR_STORE_UNAVAILABLE;
     }
 
-    ngx_http_cart_store_end();
-
-    if (err >= 0) {
-        return ngx_http_cart_send_error(r, &conf->route->errors[err]);
+    if (rd.err >= 0) {
+        return ngx_http_cart_send_error(r, &conf->route->errors[rd.err]);
     }
 
-    return ngx_http_cart_send(r, NGX_HTTP_OK, &body, etag);
+    return ngx_http_cart_send(r, NGX_HTTP_OK, &rd.body, rd.etag);
 }
 
 
@@ -428,16 +459,6 @@ ngx_int_t
 ngx_http_cart_firmly_cart_v1(ngx_http_request_t *r,
     ngx_http_cart_loc_conf_t *conf)
 {
-    ngx_str_t  fast_mode;
-
-    /* both modes serve the same current data; anything else is an error */
-    if (ngx_http_arg(r, (u_char *) "fast_mode", 9, &fast_mode) == NGX_OK
-        && cart_bool_parse((char *) fast_mode.data, fast_mode.len) < 0)
-    {
-        return ngx_http_cart_send_error(r, &conf->route->errors[
-                                               NGX_HTTP_CART_ERR_BAD_QUERY]);
-    }
-
     return ngx_http_cart_firmly_cart(r, conf, 1);
 }
 
@@ -518,6 +539,26 @@ ngx_http_cart_firmly_active_cmp(const void *one, const void *two)
 }
 
 
+/* the device's active carts, collected within a store read */
+static ngx_int_t
+ngx_http_cart_firmly_read_active(ngx_http_request_t *r, void *data)
+{
+    ngx_http_cart_active_ctx_t *actx = data;
+
+    ngx_int_t  rc;
+
+    rc = ngx_http_cart_firmly_device(r, actx->ctx, actx->now);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_cart_store_device_carts(r, &actx->ctx->device_id,
+                                              ngx_http_cart_firmly_collect,
+                                              actx);
+    }
+
+    return rc == NGX_ERROR ? NGX_ERROR : NGX_OK;
+}
+
+
 /*
  * The device's active carts in their order: the session unexpired, each
  * cart unexpired with a line item, its domain's store available.
@@ -525,52 +566,26 @@ ngx_http_cart_firmly_active_cmp(const void *one, const void *two)
  */
 static ngx_int_t
 ngx_http_cart_firmly_active(ngx_http_request_t *r,
-    ngx_http_cart_loc_conf_t *conf, cart_excludes_t *excludes,
-    ngx_uint_t with_carts, ngx_array_t **carts)
+    ngx_http_cart_active_ctx_t *actx, ngx_array_t **carts)
 {
-    ngx_int_t                    err, rc;
-    ngx_http_cart_ctx_t         *ctx;
-    ngx_http_cart_active_ctx_t   actx;
+    actx->now = ngx_http_cart_now_ms();
 
-    err = ngx_http_cart_firmly_begin(r, conf, &ctx);
-    if (err >= 0) {
-        return err;
-    }
-
-    actx.excludes = excludes;
-    actx.now = ngx_http_cart_now_ms();
-    actx.with_carts = with_carts;
-
-    if (ngx_array_init(&actx.carts, r->pool, 4,
+    if (ngx_array_init(&actx->carts, r->pool, 4,
                        sizeof(ngx_http_cart_active_t)) != NGX_OK)
     {
-        ngx_http_cart_store_end();
         return NGX_HTTP_CART_ERR_INTERNAL;
     }
 
-    rc = ngx_http_cart_firmly_device(r, ctx, actx.now);
-
-    if (rc == NGX_OK) {
-        rc = ngx_http_cart_store_device_carts(r, &ctx->device_id,
-                                              ngx_http_cart_firmly_collect,
-                                              &actx);
-    }
-
-    ngx_http_cart_store_end();
-
-    if (rc == NGX_ERROR) {
+    if (ngx_http_cart_store_read(r, ngx_http_cart_firmly_read_active, actx)
+        != NGX_OK)
+    {
         return NGX_HTTP_CART_ERR_STORE_UNAVAILABLE;
     }
 
-    ngx_sort(actx.carts.elts, actx.carts.nelts,
+    ngx_sort(actx->carts.elts, actx->carts.nelts,
              sizeof(ngx_http_cart_active_t), ngx_http_cart_firmly_active_cmp);
 
-    *carts = ngx_palloc(r->pool, sizeof(ngx_array_t));
-    if (*carts == NULL) {
-        return NGX_HTTP_CART_ERR_INTERNAL;
-    }
-
-    **carts = actx.carts;
+    *carts = &actx->carts;
 
     return -1;
 }
@@ -664,20 +679,68 @@ ngx_http_cart_firmly_active_etag(ngx_array_t *carts, ngx_uint_t with_carts)
 }
 
 
-/* the listing of a device's active carts, or of their domains, sent */
+/* excludes=a.com,b.com: an error index, or -1 */
+static ngx_int_t
+ngx_http_cart_firmly_excludes(ngx_http_request_t *r,
+    cart_excludes_t **excludes)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   arg, excluded;
+
+    if (ngx_http_arg(r, (u_char *) "excludes", 8, &arg) != NGX_OK) {
+        return -1;
+    }
+
+    *excludes = ngx_palloc(r->pool, sizeof(cart_excludes_t));
+    p = ngx_pnalloc(r->pool, 2 * arg.len + 1);
+    if (*excludes == NULL || p == NULL) {
+        return NGX_HTTP_CART_ERR_INTERNAL;
+    }
+
+    /* unescaped into the first half, lowercased into the second */
+    len = arg.len;
+    excluded.data = p;
+    ngx_unescape_uri(&p, &arg.data, arg.len, NGX_UNESCAPE_URI);
+    excluded.len = p - excluded.data;
+
+    if (cart_excludes_parse((char *) excluded.data, excluded.len,
+                            (char *) excluded.data + len, *excludes) != 0)
+    {
+        return NGX_HTTP_CART_ERR_BAD_QUERY;
+    }
+
+    return -1;
+}
+
+
+/*
+ * The listing of a device's active carts, or of their domains, sent; the
+ * excludes query (active carts) is read once the device is known.
+ */
 static ngx_int_t
 ngx_http_cart_firmly_send_active(ngx_http_request_t *r,
-    ngx_http_cart_loc_conf_t *conf, cart_excludes_t *excludes,
-    ngx_uint_t with_carts)
+    ngx_http_cart_loc_conf_t *conf, ngx_uint_t with_carts)
 {
-    ngx_int_t               err;
-    ngx_str_t               body;
-    ngx_array_t            *carts;
-    ngx_http_cart_error_t  *errors;
+    ngx_int_t                    err;
+    ngx_str_t                    body;
+    ngx_array_t                 *carts;
+    ngx_http_cart_error_t       *errors;
+    ngx_http_cart_active_ctx_t   actx;
 
     errors = conf->route->errors;
+    actx.with_carts = with_carts;
+    actx.excludes = NULL;
 
-    err = ngx_http_cart_firmly_active(r, conf, excludes, with_carts, &carts);
+    err = ngx_http_cart_firmly_begin(r, conf, &actx.ctx);
+
+    if (err < 0 && with_carts) {
+        err = ngx_http_cart_firmly_excludes(r, &actx.excludes);
+    }
+
+    if (err < 0) {
+        err = ngx_http_cart_firmly_active(r, &actx, &carts);
+    }
 
     if (err < 0
         && ngx_http_cart_firmly_listing(r, carts, with_carts, &body) != NGX_OK)
@@ -699,35 +762,7 @@ ngx_int_t
 ngx_http_cart_firmly_active_carts(ngx_http_request_t *r,
     ngx_http_cart_loc_conf_t *conf)
 {
-    u_char           *p;
-    size_t            len;
-    ngx_str_t         arg, excluded;
-    cart_excludes_t  *excludes;
-
-    excludes = NULL;
-
-    if (ngx_http_arg(r, (u_char *) "excludes", 8, &arg) == NGX_OK) {
-        excludes = ngx_palloc(r->pool, sizeof(cart_excludes_t));
-        p = ngx_pnalloc(r->pool, 2 * arg.len + 1);
-        if (excludes == NULL || p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        /* unescaped into the first half, lowercased into the second */
-        len = arg.len;
-        excluded.data = p;
-        ngx_unescape_uri(&p, &arg.data, arg.len, NGX_UNESCAPE_URI);
-        excluded.len = p - excluded.data;
-
-        if (cart_excludes_parse((char *) excluded.data, excluded.len,
-                                (char *) excluded.data + len, excludes) != 0)
-        {
-            return ngx_http_cart_send_error(r,
-                            &conf->route->errors[NGX_HTTP_CART_ERR_BAD_QUERY]);
-        }
-    }
-
-    return ngx_http_cart_firmly_send_active(r, conf, excludes, 1);
+    return ngx_http_cart_firmly_send_active(r, conf, 1);
 }
 
 
@@ -735,5 +770,5 @@ ngx_int_t
 ngx_http_cart_firmly_active_domains(ngx_http_request_t *r,
     ngx_http_cart_loc_conf_t *conf)
 {
-    return ngx_http_cart_firmly_send_active(r, conf, NULL, 0);
+    return ngx_http_cart_firmly_send_active(r, conf, 0);
 }

@@ -1,4 +1,10 @@
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include <lmdb.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include "ngx_http_cart_store.h"
@@ -31,19 +37,49 @@ typedef struct {
     MDB_txn      *txn;              /* reset between requests */
     MDB_cursor   *carts;            /* renewed with txn */
     size_t        txnid;            /* the snapshot being read */
+    size_t        psize;
     MDB_dbi       dbi[NGX_HTTP_CART_DB_COUNT];
     u_char       *path;
     u_char       *data_path;        /* path/data.mdb */
     unsigned int  max_readers;
     time_t        retry;            /* the next open, when closed */
-    time_t        checked;          /* the last look for a new data.mdb */
+    time_t        checked;          /* the last look at data.mdb */
     dev_t         dev;              /* the data.mdb that is open */
     ino_t         ino;
+    ngx_uint_t    closing;          /* closing after a fault */
     ngx_http_cart_store_slot_t  domains[NGX_HTTP_CART_DOMAIN_CACHE];
 } ngx_http_cart_store_t;
 
+/*
+ * The fault guard.  While the worker is inside the store (LMDB calls and
+ * the copies out of the map), a SIGBUS (a page of the map past the end of
+ * a data file that shrank after it was checked) or a SIGSEGV (a corrupt
+ * page that points outside the map) jumps back out of it instead of
+ * killing the worker.  Read-only LMDB calls take no lock and are never
+ * inside malloc() when they touch the map, so leaving one mid-way leaves
+ * nothing held; the environment is closed after it.
+ */
+typedef struct {
+    sigjmp_buf              jmp;
+    volatile sig_atomic_t   armed;
+    volatile sig_atomic_t   signo;
+    void *volatile          addr;
+    struct sigaction        old_bus;
+    struct sigaction        old_segv;
+    ngx_uint_t              installed;
+} ngx_http_cart_store_guard_t;
 
-static ngx_http_cart_store_t  ngx_http_cart_store;
+typedef ngx_int_t (*ngx_http_cart_store_call_pt)(ngx_log_t *log, void *data);
+
+typedef struct {
+    ngx_http_request_t            *r;
+    ngx_http_cart_store_read_pt    fn;
+    void                          *data;
+} ngx_http_cart_store_read_t;
+
+
+static ngx_http_cart_store_t        ngx_http_cart_store;
+static ngx_http_cart_store_guard_t  ngx_http_cart_store_guard;
 
 static const char  *ngx_http_cart_store_dbs[] = {
     CART_DB_DOMAINS, CART_DB_CARTS
@@ -51,26 +87,155 @@ static const char  *ngx_http_cart_store_dbs[] = {
 
 
 static void
-ngx_http_cart_store_close(void)
+ngx_http_cart_store_on_fault(int signo, siginfo_t *si, void *context)
 {
+    ngx_http_cart_store_guard_t  *g = &ngx_http_cart_store_guard;
+
+    if (g->armed) {
+        g->armed = 0;
+        g->signo = signo;
+        g->addr = si->si_addr;
+        siglongjmp(g->jmp, 1);
+    }
+
+    /*
+     * Not inside the store: the previous disposition takes the fault
+     * when the instruction runs again, as if this handler were not there.
+     */
+    (void) sigaction(signo, signo == SIGBUS ? &g->old_bus : &g->old_segv,
+                     NULL);
+
+    if (si->si_code <= 0) {
+        (void) raise(signo);        /* sent by a process, not a fault */
+    }
+}
+
+
+static ngx_int_t
+ngx_http_cart_store_guard_install(ngx_log_t *log)
+{
+    struct sigaction  sa;
+
+    ngx_memzero(&sa, sizeof(struct sigaction));
+    sa.sa_sigaction = ngx_http_cart_store_on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;     /* unblocked after the jump */
+    sigemptyset(&sa.sa_mask);
+
+    if (sigaction(SIGBUS, &sa, &ngx_http_cart_store_guard.old_bus) == -1
+        || sigaction(SIGSEGV, &sa, &ngx_http_cart_store_guard.old_segv) == -1)
+    {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      "cart_store: sigaction() failed");
+        return NGX_ERROR;
+    }
+
+    ngx_http_cart_store_guard.installed = 1;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_cart_store_guard_remove(void)
+{
+    if (ngx_http_cart_store_guard.installed) {
+        (void) sigaction(SIGBUS, &ngx_http_cart_store_guard.old_bus, NULL);
+        (void) sigaction(SIGSEGV, &ngx_http_cart_store_guard.old_segv, NULL);
+        ngx_http_cart_store_guard.installed = 0;
+    }
+}
+
+
+/*
+ * Each handle is forgotten before it is closed, so that a close that
+ * faults is not tried again on the same handle.
+ */
+static ngx_int_t
+ngx_http_cart_store_close(ngx_log_t *log, void *data)
+{
+    MDB_env     *env;
+    MDB_txn     *txn;
+    MDB_cursor  *cur;
+
     ngx_memzero(ngx_http_cart_store.domains,
                 sizeof(ngx_http_cart_store.domains));
 
     /* a read-only transaction's cursor outlives it: close it first */
-    if (ngx_http_cart_store.carts) {
-        mdb_cursor_close(ngx_http_cart_store.carts);
+    cur = ngx_http_cart_store.carts;
+    txn = ngx_http_cart_store.txn;
+    env = ngx_http_cart_store.env;
+
+    ngx_http_cart_store.carts = NULL;
+    if (cur) {
+        mdb_cursor_close(cur);
+    }
+
+    ngx_http_cart_store.txn = NULL;
+    if (txn) {
+        mdb_txn_abort(txn);
+    }
+
+    ngx_http_cart_store.env = NULL;
+    if (env) {
+        mdb_env_close(env);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t ngx_http_cart_store_guarded(ngx_log_t *log,
+    ngx_http_cart_store_call_pt call, void *data);
+
+
+/* after a fault: closed, and opened again a second later */
+static void
+ngx_http_cart_store_faulted(ngx_log_t *log)
+{
+    ngx_log_error(NGX_LOG_CRIT, log, 0,
+                  "cart_store \"%s\": %s at %p while reading the store "
+                  "(a data file that shrank, or a corrupt page): closed",
+                  ngx_http_cart_store.path,
+                  ngx_http_cart_store_guard.signo == SIGBUS
+                  ? "SIGBUS" : "SIGSEGV",
+                  ngx_http_cart_store_guard.addr);
+
+    ngx_http_cart_store.retry = ngx_time() + NGX_HTTP_CART_STORE_RETRY;
+
+    if (ngx_http_cart_store.closing) {
+        /* the close faulted too (the lock file's map): leave it be */
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "cart_store \"%s\": its handles are left open",
+                      ngx_http_cart_store.path);
         ngx_http_cart_store.carts = NULL;
-    }
-
-    if (ngx_http_cart_store.txn) {
-        mdb_txn_abort(ngx_http_cart_store.txn);
         ngx_http_cart_store.txn = NULL;
+        ngx_http_cart_store.env = NULL;
+        return;
     }
 
-    if (ngx_http_cart_store.env) {
-        mdb_env_close(ngx_http_cart_store.env);
-        ngx_http_cart_store.env = NULL;
+    ngx_http_cart_store.closing = 1;
+    (void) ngx_http_cart_store_guarded(log, ngx_http_cart_store_close, NULL);
+    ngx_http_cart_store.closing = 0;
+}
+
+
+/* runs call with the fault guard armed: NGX_ERROR when it faulted */
+static ngx_int_t
+ngx_http_cart_store_guarded(ngx_log_t *log, ngx_http_cart_store_call_pt call,
+    void *data)
+{
+    ngx_int_t  rc;
+
+    if (sigsetjmp(ngx_http_cart_store_guard.jmp, 0)) {
+        ngx_http_cart_store_faulted(log);
+        return NGX_ERROR;
     }
+
+    ngx_http_cart_store_guard.armed = 1;
+    rc = call(log, data);
+    ngx_http_cart_store_guard.armed = 0;
+
+    return rc;
 }
 
 
@@ -127,15 +292,71 @@ ngx_http_cart_store_handles(MDB_env *env, ngx_log_t *log)
 }
 
 
+/*
+ * Whether the open data file can be read: it must hold every page that
+ * its newest meta page says was written (a shorter file is being
+ * truncated or copied over, and a read past its end would fault), and
+ * that meta page must not be older than the snapshot that the lock file
+ * names (a data file copied over a live store, under the lock file of
+ * another).  Called with a renewed transaction, before any data page is
+ * touched; reads only the two meta pages.
+ */
 static ngx_int_t
-ngx_http_cart_store_open(ngx_log_t *log)
+ngx_http_cart_store_whole(ngx_log_t *log)
+{
+    off_t              need;
+    MDB_envinfo        info;
+    struct stat        sb;
+    mdb_filehandle_t   fd;
+
+    if (mdb_env_get_fd(ngx_http_cart_store.env, &fd) != 0
+        || fstat(fd, &sb) == -1)
+    {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "cart_store \"%s\" is unavailable: fstat() of "
+                      "data.mdb failed", ngx_http_cart_store.path);
+        return NGX_ERROR;
+    }
+
+    (void) mdb_env_info(ngx_http_cart_store.env, &info);
+
+    need = (off_t) (info.me_last_pgno + 1) * ngx_http_cart_store.psize;
+
+    if (sb.st_size < need) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "cart_store \"%s\" is unavailable: data.mdb has %O "
+                      "bytes, its meta page says %O (truncated, or being "
+                      "copied over)", ngx_http_cart_store.path, sb.st_size,
+                      need);
+        return NGX_ERROR;
+    }
+
+    if (info.me_last_txnid < mdb_txn_id(ngx_http_cart_store.txn)) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "cart_store \"%s\" is unavailable: data.mdb ends at "
+                      "transaction %uz, lock.mdb says %uz (a data file "
+                      "copied over a live store: move a new store into "
+                      "place with rename instead)", ngx_http_cart_store.path,
+                      info.me_last_txnid,
+                      mdb_txn_id(ngx_http_cart_store.txn));
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_cart_store_open(ngx_log_t *log, void *data)
 {
     int                rc, dead;
     MDB_env           *env;
+    MDB_stat           ms;
     struct stat        sb;
     mdb_filehandle_t   fd;
 
     ngx_http_cart_store.retry = ngx_time() + NGX_HTTP_CART_STORE_RETRY;
+    ngx_http_cart_store.checked = ngx_time();
 
     rc = mdb_env_create(&env);
     if (rc != 0) {
@@ -154,9 +375,36 @@ ngx_http_cart_store_open(ngx_log_t *log)
                           MDB_RDONLY | MDB_NOTLS, 0);
     }
 
+    if (rc == 0) {
+        rc = mdb_env_get_fd(env, &fd);
+    }
+
+    if (rc == 0 && fstat(fd, &sb) == -1) {
+        rc = ngx_errno;
+    }
+
     if (rc != 0) {
         goto failed;
     }
+
+    ngx_http_cart_store.dev = sb.st_dev;
+    ngx_http_cart_store.ino = sb.st_ino;
+
+    (void) mdb_env_stat(env, &ms);
+    ngx_http_cart_store.psize = ms.ms_psize;
+
+    rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &ngx_http_cart_store.txn);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    /* before the first data page is read */
+    if (ngx_http_cart_store_whole(log) != NGX_OK) {
+        (void) ngx_http_cart_store_close(log, NULL);
+        return NGX_ERROR;
+    }
+
+    mdb_txn_reset(ngx_http_cart_store.txn);
 
     /* slots of readers that died without releasing them */
     dead = 0;
@@ -173,20 +421,6 @@ ngx_http_cart_store_open(ngx_log_t *log)
         goto failed;
     }
 
-    rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &ngx_http_cart_store.txn);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    mdb_txn_reset(ngx_http_cart_store.txn);
-
-    if (mdb_env_get_fd(env, &fd) == 0 && fstat(fd, &sb) == 0) {
-        ngx_http_cart_store.dev = sb.st_dev;
-        ngx_http_cart_store.ino = sb.st_ino;
-    }
-
-    ngx_http_cart_store.checked = ngx_time();
-
     ngx_log_error(NGX_LOG_INFO, log, 0, "cart_store \"%s\" opened",
                   ngx_http_cart_store.path);
 
@@ -199,7 +433,7 @@ failed:
                   ngx_http_cart_store.path, mdb_strerror(rc),
                   rc == MDB_NOTFOUND ? " (not a cart store)" : "");
 
-    ngx_http_cart_store_close();
+    (void) ngx_http_cart_store_close(log, NULL);
 
     return NGX_ERROR;
 }
@@ -232,62 +466,87 @@ ngx_http_cart_store_init_worker(ngx_cycle_t *cycle, ngx_str_t *path)
 
     (void) ngx_sprintf(ngx_http_cart_store.data_path, "%V/data.mdb%Z", path);
 
-    /* a store that is missing now is opened by the first request after */
-    (void) ngx_http_cart_store_open(cycle->log);
+    if (ngx_http_cart_store_guard_install(cycle->log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* a store that is unavailable now is opened by a request after */
+    (void) ngx_http_cart_store_guarded(cycle->log, ngx_http_cart_store_open,
+                                       NULL);
 
     return NGX_OK;
 }
 
 
 void
-ngx_http_cart_store_exit_worker(void)
+ngx_http_cart_store_exit_worker(ngx_cycle_t *cycle)
 {
-    ngx_http_cart_store_close();
+    if (ngx_http_cart_store_guard.installed) {
+        (void) ngx_http_cart_store_guarded(cycle->log,
+                                           ngx_http_cart_store_close, NULL);
+        ngx_http_cart_store_guard_remove();
+    }
 }
 
 
 /*
- * A writer may build a new store and move it into place: once a second,
- * look whether path/data.mdb is still the file that is open.
+ * Once a second, look at path/data.mdb: gone (the store is unavailable
+ * until it is back), or another file (a writer moved a new store into
+ * place: open it).  Returns whether the open data file is to be checked
+ * again before it is read.
  */
-static void
-ngx_http_cart_store_check(ngx_log_t *log)
+static ngx_uint_t
+ngx_http_cart_store_look(ngx_log_t *log)
 {
     struct stat  sb;
 
     if (ngx_time() == ngx_http_cart_store.checked) {
-        return;
+        return 0;
     }
 
     ngx_http_cart_store.checked = ngx_time();
 
-    if (stat((char *) ngx_http_cart_store.data_path, &sb) == 0
-        && (sb.st_ino != ngx_http_cart_store.ino
-            || sb.st_dev != ngx_http_cart_store.dev))
+    if (stat((char *) ngx_http_cart_store.data_path, &sb) == -1) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "cart_store \"%s\" is unavailable: stat() of "
+                      "data.mdb failed", ngx_http_cart_store.path);
+
+        (void) ngx_http_cart_store_close(log, NULL);
+        ngx_http_cart_store.retry = ngx_time() + NGX_HTTP_CART_STORE_RETRY;
+
+        return 0;
+    }
+
+    if (sb.st_ino != ngx_http_cart_store.ino
+        || sb.st_dev != ngx_http_cart_store.dev)
     {
         ngx_log_error(NGX_LOG_NOTICE, log, 0,
                       "cart_store \"%s\" was replaced, reopening",
                       ngx_http_cart_store.path);
 
-        ngx_http_cart_store_close();
+        (void) ngx_http_cart_store_close(log, NULL);
         ngx_http_cart_store.retry = 0;
+
+        return 0;
     }
+
+    return 1;
 }
 
 
-ngx_int_t
-ngx_http_cart_store_begin(ngx_http_request_t *r)
+/* the worker's transaction renewed, checked and ready */
+static ngx_int_t
+ngx_http_cart_store_begin(ngx_log_t *log)
 {
-    int  rc;
+    int         rc;
+    ngx_uint_t  check;
 
-    if (ngx_http_cart_store.txn) {
-        ngx_http_cart_store_check(r->connection->log);
-    }
+    check = ngx_http_cart_store.env ? ngx_http_cart_store_look(log) : 0;
 
-    if (ngx_http_cart_store.txn == NULL) {
+    if (ngx_http_cart_store.env == NULL) {
         if (ngx_http_cart_store.path == NULL
             || ngx_time() < ngx_http_cart_store.retry
-            || ngx_http_cart_store_open(r->connection->log) != NGX_OK)
+            || ngx_http_cart_store_open(log, NULL) != NGX_OK)
         {
             return NGX_ERROR;
         }
@@ -307,11 +566,14 @@ ngx_http_cart_store_begin(ngx_http_request_t *r)
     }
 
     if (rc != 0) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, log, 0,
                       "cart_store \"%s\": read transaction: %s",
                       ngx_http_cart_store.path, mdb_strerror(rc));
-        ngx_http_cart_store_close();
-        return NGX_ERROR;
+        goto failed;
+    }
+
+    if (check && ngx_http_cart_store_whole(log) != NGX_OK) {
+        goto failed;
     }
 
     /*
@@ -330,25 +592,60 @@ ngx_http_cart_store_begin(ngx_http_request_t *r)
     }
 
     if (rc != 0) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, log, 0,
                       "cart_store \"%s\": carts cursor: %s",
                       ngx_http_cart_store.path, mdb_strerror(rc));
-        ngx_http_cart_store_close();
-        return NGX_ERROR;
+        goto failed;
     }
 
     ngx_http_cart_store.txnid = mdb_txn_id(ngx_http_cart_store.txn);
 
     return NGX_OK;
+
+failed:
+
+    (void) ngx_http_cart_store_close(log, NULL);
+    ngx_http_cart_store.retry = ngx_time() + NGX_HTTP_CART_STORE_RETRY;
+
+    return NGX_ERROR;
 }
 
 
-void
-ngx_http_cart_store_end(void)
+static ngx_int_t
+ngx_http_cart_store_read_call(ngx_log_t *log, void *data)
 {
-    if (ngx_http_cart_store.txn) {
-        mdb_txn_reset(ngx_http_cart_store.txn);
+    ngx_http_cart_store_read_t *rd = data;
+
+    ngx_int_t  rc;
+
+    if (ngx_http_cart_store_begin(log) != NGX_OK) {
+        return NGX_ERROR;
     }
+
+    rc = rd->fn(rd->r, rd->data);
+
+    mdb_txn_reset(ngx_http_cart_store.txn);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_http_cart_store_read(ngx_http_request_t *r,
+    ngx_http_cart_store_read_pt fn, void *data)
+{
+    ngx_http_cart_store_read_t  rd;
+
+    if (!ngx_http_cart_store_guard.installed) {
+        return NGX_ERROR;       /* no cart_store */
+    }
+
+    rd.r = r;
+    rd.fn = fn;
+    rd.data = data;
+
+    return ngx_http_cart_store_guarded(r->connection->log,
+                                       ngx_http_cart_store_read_call, &rd);
 }
 
 

@@ -2,7 +2,12 @@
  * Store access for the module: one read-only LMDB environment per worker,
  * opened after fork, and one read transaction renewed for each request and
  * reset after it.  Records are read in place, in the map: what a request
- * keeps, it copies into its pool before ngx_http_cart_store_end().
+ * keeps, it copies into its pool within ngx_http_cart_store_read().
+ *
+ * The store is outside input: a data file that is missing, short,
+ * replaced or corrupt makes the store unavailable (logged at most once a
+ * second) and never kills the worker.  A read that faults in the map
+ * anyway (the file shrank between the check and the read) is caught.
  */
 
 #ifndef NGX_HTTP_CART_STORE_H
@@ -29,16 +34,25 @@ typedef struct {
 
 ngx_int_t ngx_http_cart_store_init_worker(ngx_cycle_t *cycle,
     ngx_str_t *path);
-void ngx_http_cart_store_exit_worker(void);
-
-/* NGX_OK, or NGX_ERROR when the store is unavailable (logged) */
-ngx_int_t ngx_http_cart_store_begin(ngx_http_request_t *r);
-void ngx_http_cart_store_end(void);
+void ngx_http_cart_store_exit_worker(ngx_cycle_t *cycle);
 
 /*
- * Typed reads within begin/end: NGX_OK, NGX_DECLINED when there is no
- * such record, NGX_ERROR on a corrupt record or a store error (logged).
- * Headers are copied; the ngx_str_t parts point into the map.
+ * Renews the worker's read transaction, calls fn and resets the
+ * transaction, on every path.  Returns NGX_ERROR when the store is
+ * unavailable or fn faulted in the map (both logged), else what fn
+ * returned.  fn copies into r->pool what it keeps.
+ */
+typedef ngx_int_t (*ngx_http_cart_store_read_pt)(ngx_http_request_t *r,
+    void *data);
+
+ngx_int_t ngx_http_cart_store_read(ngx_http_request_t *r,
+    ngx_http_cart_store_read_pt fn, void *data);
+
+/*
+ * Typed reads, within ngx_http_cart_store_read(): NGX_OK, NGX_DECLINED
+ * when there is no such record, NGX_ERROR on a corrupt record or a store
+ * error (logged).  Headers are copied; the ngx_str_t parts point into the
+ * map.
  */
 ngx_int_t ngx_http_cart_store_domain(ngx_http_request_t *r,
     ngx_str_t *domain, ngx_http_cart_domain_t *out);

@@ -6,18 +6,6 @@ use CartTest;
 
 firmly_setup("$DATA/base.ndjson");
 
-$ENV{TEST_NGINX_LATE_STORE} = "$ENV{TEST_NGINX_TMP}/late";
-$ENV{TEST_NGINX_LIVE_STORE} = store("$ENV{TEST_NGINX_TMP}/live",
-                                    "$DATA/base.ndjson");
-$ENV{TEST_NGINX_SWAP_STORE} = store("$ENV{TEST_NGINX_TMP}/swap",
-                                    "$DATA/base.ndjson");
-
-# a store that says it has another layout (1: sessions in their own
-# database) is not read
-$ENV{TEST_NGINX_OLD_STORE} = store("$ENV{TEST_NGINX_TMP}/old",
-                                   "$DATA/base.ndjson");
-put_records($ENV{TEST_NGINX_OLD_STORE}, 'meta', layout => pack('L', 1));
-
 $body{missing} = error_body(400, 'MissingAuthHeader',
                             'x-firmly-authorization header is required');
 $body{invalid} = error_body(401, 'InvalidJWTToken', 'The JWT token is invalid');
@@ -355,72 +343,16 @@ GET /api/v2/domains/Demo.Luma.Gift/cart
 
 
 
-=== TEST 23: a missing store: nginx starts, requests get 422, the log says why
---- http_config eval
-"cart_store /nonexistent/cart-store;
-cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
---- request
-GET /api/v2/domains/staging.luma.gift/cart
---- more_headers eval
-"x-firmly-authorization: $::tok{a}"
---- error_code: 422
---- response_body eval
-$::body{unavailable}
---- error_log
-cart_store "/nonexistent/cart-store" is unavailable: No such file or directory
-
-
-
-=== TEST 24: a store created after nginx started is used without a reload
---- http_config eval
-"cart_store $ENV{TEST_NGINX_LATE_STORE};
-cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
---- init
-File::Path::remove_tree($ENV{TEST_NGINX_LATE_STORE});
-my $before = CartTest::http_get('/api/v2/domains/staging.luma.gift/cart',
-                      'x-firmly-authorization' => $::tok{a});
-Test::More::like($before, qr/^422 /, "TEST 24 - 422 before the store exists");
-CartTest::store($ENV{TEST_NGINX_LATE_STORE}, "$CartTest::DATA/base.ndjson");
-Time::HiRes::sleep(1.1);
---- request
-GET /api/v2/domains/staging.luma.gift/cart
---- more_headers eval
-"x-firmly-authorization: $::tok{a}"
---- response_body eval
-$::body{v2_page002}
-
-
-
-=== TEST 25: an import while nginx runs is seen by the next request
---- http_config eval
-"cart_store $ENV{TEST_NGINX_LIVE_STORE};
-cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
---- init
-my $before = CartTest::http_get('/api/v2/domains/demo.luma.gift/cart',
-                      'x-firmly-authorization' => $::tok{a});
-Test::More::like($before, qr/^200 \{"cart_id":"cart_def456",/,
-                 "TEST 25 - the old cart before the import");
-CartTest::cartctl('--store', $ENV{TEST_NGINX_LIVE_STORE}, 'import',
-        "$CartTest::DATA/live-update.ndjson");
---- request
-GET /api/v2/domains/demo.luma.gift/cart
---- more_headers eval
-"x-firmly-authorization: $::tok{a}"
---- response_body_like chomp
-^\{"cart_id":"cart_def456_v2",
-
-
-
-=== TEST 26: exp is checked on every request, also for a cached token
+=== TEST 23: exp is checked on every request, also for a cached token
 --- init
 my $token = CartTest::jwt('RS256', "$CartTest::KEYS/rs256.key",
                           { device_id => $CartTest::DEV_A, exp => time + 2 });
 my $path = '/api/v2/domains/staging.luma.gift/cart';
 Test::More::like(CartTest::http_get($path, 'x-firmly-authorization' => $token),
-                 qr/^200 /, "TEST 26 - 200 while the token is valid");
+                 qr/^200 /, "TEST 23 - 200 while the token is valid");
 sleep 3;
 Test::More::like(CartTest::http_get($path, 'x-firmly-authorization' => $token),
-                 qr/^401 /, "TEST 26 - 401 once it has expired, though cached");
+                 qr/^401 /, "TEST 23 - 401 once it has expired, though cached");
 --- request
 GET /api/v2/domains/staging.luma.gift/cart
 --- more_headers eval
@@ -428,45 +360,3 @@ GET /api/v2/domains/staging.luma.gift/cart
 --- error_code: 401
 --- response_body eval
 $::body{invalid}
-
-
-
-=== TEST 27: a new store moved into place is used from the next second on
---- http_config eval
-"cart_store $ENV{TEST_NGINX_SWAP_STORE};
-cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
---- init
-my $dir = $ENV{TEST_NGINX_SWAP_STORE};
-my $before = CartTest::http_get('/api/v2/domains/demo.luma.gift/cart',
-                                'x-firmly-authorization' => $CartTest::tok{a});
-Test::More::like($before, qr/^200 \{"cart_id":"cart_def456",/,
-                 "TEST 27 - the old store's cart first");
-CartTest::store("$dir.new", "$CartTest::DATA/base.ndjson",
-                "$CartTest::DATA/live-update.ndjson");
-rename $dir, "$dir.old" or die "rename: $!";
-rename "$dir.new", $dir or die "rename: $!";
-Time::HiRes::sleep(1.1);
---- request
-GET /api/v2/domains/demo.luma.gift/cart
---- more_headers eval
-"x-firmly-authorization: $::tok{a}"
---- response_body_like chomp
-^\{"cart_id":"cart_def456_v2",
---- error_log eval
-qr/cart_store "\Q$ENV{TEST_NGINX_SWAP_STORE}\E" was replaced, reopening/
-
-
-
-=== TEST 28: a store of another layout is not read, and the log says why
---- http_config eval
-"cart_store $ENV{TEST_NGINX_OLD_STORE};
-cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
---- request
-GET /api/v2/domains/staging.luma.gift/cart
---- more_headers eval
-"x-firmly-authorization: $::tok{a}"
---- error_code: 422
---- response_body eval
-$::body{unavailable}
---- error_log eval
-qr/cart_store "\Q$ENV{TEST_NGINX_OLD_STORE}\E" has layout 1, this module reads layout 2/

@@ -12,17 +12,19 @@ use Digest::SHA qw(hmac_sha256);
 use File::Basename qw(dirname);
 use File::Path qw(remove_tree);
 use File::Temp qw(tempfile);
+use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
 use MIME::Base64 qw(encode_base64);
 use POSIX ();
+use Time::HiRes ();
 
 use base 'Exporter';
 
 our @EXPORT = qw(
     $KEYS $DATA $DEV_A $DEV_B $DEV_C $DEV_MANY $DEV_OLD %tok %body
     jwt jwt_parts b64url store cartctl http_get firmly_setup slurp
-    get_record put_records error_body
+    get_record put_records error_body error_log_text early_in_second
 );
 
 our $T = abs_path(dirname(__FILE__) . '/..');
@@ -191,21 +193,49 @@ sub put_records {
 }
 
 # GET path from the nginx under test: "status body", or in list context
-# (status, body, headers)
+# (status, body, headers).  It waits for nginx to listen (under valgrind,
+# nginx takes seconds to start).
 sub http_get {
     my ($path, %headers) = @_;
     my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
-    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                     PeerPort => $port, Proto => 'tcp')
-        or die "connect: $!";
+    my $sock;
+
+    for my $try (1 .. 100) {
+        $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Proto => 'tcp');
+        last if $sock;
+        Time::HiRes::sleep(0.1);
+    }
+
+    $sock or die "connect to port $port: $!";
     my $req = "GET $path HTTP/1.0\r\nHost: localhost\r\n";
     $req .= "$_: $headers{$_}\r\n" for sort keys %headers;
     print $sock "$req\r\n";
-    my $resp = do { local $/; <$sock> };
+
+    # a worker that dies takes the connection with it: no endless wait
+    my ($resp, $sel) = ('', IO::Select->new($sock));
+    while ($sel->can_read(10)) {
+        last if !sysread($sock, my $buf, 65536);
+        $resp .= $buf;
+    }
+
     close $sock;
+    return wantarray ? (0, '', '') : '0 ' if $resp eq '';
     my ($head, $body) = split /\r\n\r\n/, $resp, 2;
     my ($status) = $head =~ m{^HTTP/1\.\d (\d+)};
     return wantarray ? ($status, $body, $head) : "$status $body";
+}
+
+# what nginx has logged so far in this test block's server root
+sub error_log_text {
+    return slurp(main::server_root() . '/logs/error.log');
+}
+
+# waits for the start of a second: what follows happens within it
+sub early_in_second {
+    my $now = Time::HiRes::time();
+    my $frac = $now - int($now);
+    Time::HiRes::sleep(1.02 - $frac) if $frac > 0.2;
 }
 
 # The common set-up of the firmly suites: a store from the fixtures, the

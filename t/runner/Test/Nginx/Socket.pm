@@ -26,7 +26,7 @@ use Time::HiRes ();
 our @EXPORT = qw(
     run_tests repeat_each no_shuffle workers master_on master_off log_level
     no_long_string no_root_location add_block_preprocessor env_to_nginx
-    server_root html_dir server_port timeout
+    server_root html_dir server_port timeout check_accum_error_log
 );
 
 our $NginxBinary = $ENV{TEST_NGINX_BINARY} || 'nginx';
@@ -59,6 +59,8 @@ our $ConfDir = "$ServRoot/conf";
 our $ConfFile = "$ConfDir/nginx.conf";
 our $PidFile = "$LogDir/nginx.pid";
 
+our $CheckAccumErrLog = $ENV{TEST_NGINX_CHECK_ACCUM_ERR_LOG};
+
 our $ChildPid;
 our $ErrLogFilePos = 0;
 
@@ -84,6 +86,7 @@ sub html_dir () { $HtmlDir }
 sub server_port (@) { $ServerPort = shift if @_; $ServerPort }
 sub timeout (@) { $Timeout = shift if @_; $Timeout }
 sub add_block_preprocessor (&) { unshift @BlockPreprocessors, shift }
+sub check_accum_error_log () { $CheckAccumErrLog = 1 }
 sub env_to_nginx (@) { push @EnvToNginx, @_ }
 
 sub bail_out (@) {
@@ -591,9 +594,9 @@ sub error_log_data () {
     Time::HiRes::sleep($TestNginxSleep * 3);
 
     open my $in, '<', $ErrLogFile or return [];
-    seek $in, $ErrLogFilePos, 0 if $ErrLogFilePos > 0;
+    seek $in, $ErrLogFilePos, 0 if !$CheckAccumErrLog && $ErrLogFilePos > 0;
     my @lines = <$in>;
-    $ErrLogFilePos = tell($in);
+    $ErrLogFilePos = tell($in) if !$CheckAccumErrLog;
     close $in;
 
     return \@lines;
