@@ -291,3 +291,17 @@ GET /api/v2/carts/active-domains
 "x-firmly-authorization: $::tok{a}"
 --- response_body chomp
 {"domains":["staging.luma.gift"]}
+
+
+
+=== TEST 16: with no token and a bad query, the missing token comes first
+--- request eval
+["GET /api/v2/carts/active?excludes=$::many_excludes",
+ "GET /api/v2/carts/active?excludes=$::long_exclude",
+ "GET /api/v2/carts/active?excludes=$::long_exclude"]
+--- more_headers eval
+["", "x-firmly-authorization: garbage", "x-firmly-authorization: $::tok{a}"]
+--- error_code eval
+[401, 401, 400]
+--- response_body eval
+[$::body{missing}, $::body{invalid_token}, $::body{bad_excludes}]

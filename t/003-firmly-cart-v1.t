@@ -165,3 +165,19 @@ $::body{v1_page002}
 ["Content-Length: " . length($::body{v1_page002}), "Allow: GET, HEAD"]
 --- response_body eval
 ["", '{"code":405,"error":"MethodNotAllowed","description":"Only GET and HEAD are allowed"}']
+
+
+
+=== TEST 10: with no token and a bad fast_mode, the missing token comes first
+--- request eval
+["GET /api/v1/domains/staging.luma.gift/cart?fast_mode=yes",
+ "GET /api/v1/domains/staging.luma.gift/cart?fast_mode=yes",
+ "GET /api/v1/domains/bad%20domain/cart?fast_mode=yes"]
+--- more_headers eval
+["", "x-firmly-authorization: $::tok{expired}",
+ "x-firmly-authorization: $::tok{a}"]
+--- error_code eval
+[400, 400, 400]
+--- response_body eval
+[$::body{missing}, $::body{invalid},
+ '{"code":400,"error":"InvalidDomain","description":"The domain is not a valid domain name"}']
