@@ -3,6 +3,7 @@
  */
 
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -76,10 +77,29 @@ static const char  *cartctl_dbs[] = {
 };
 
 
-static int
-cartctl_store_error(const char *what, int rc)
+/* an LMDB error, said as what to do about it when there is something */
+static const char *
+cartctl_reason(cartctl_store_t *st, int rc, char *buf, size_t len)
 {
-    fprintf(stderr, "cartctl: %s: %s\n", what, mdb_strerror(rc));
+    MDB_envinfo  info;
+
+    if (rc == MDB_MAP_FULL && mdb_env_info(st->env, &info) == 0) {
+        snprintf(buf, len, "map full: use a larger --map-size (now %zu)",
+                 info.me_mapsize);
+        return buf;
+    }
+
+    return mdb_strerror(rc);
+}
+
+
+static int
+cartctl_store_error(cartctl_store_t *st, const char *what, int rc)
+{
+    char  buf[128];
+
+    fprintf(stderr, "cartctl: %s: %s\n", what,
+            cartctl_reason(st, rc, buf, sizeof(buf)));
 
     return CARTCTL_STORE;
 }
@@ -128,14 +148,17 @@ cartctl_open(cartctl_store_t *st, const char *dir, size_t map_size,
     }
 
     if (rc != 0) {
-        return cartctl_store_error(dir, rc);
+        return cartctl_store_error(st, dir, rc);
     }
 
-    mdb_reader_check(st->env, NULL);
+    /* a writer clears the slots of dead readers; stat shows them */
+    if (write) {
+        mdb_reader_check(st->env, NULL);
+    }
 
     rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &txn);
     if (rc != 0) {
-        return cartctl_store_error("begin", rc);
+        return cartctl_store_error(st, "begin", rc);
     }
 
     rc = mdb_dbi_open(txn, CART_DB_META, write ? MDB_CREATE : 0, &st->meta);
@@ -183,12 +206,12 @@ cartctl_open(cartctl_store_t *st, const char *dir, size_t map_size,
 
     if (rc != 0) {
         mdb_txn_abort(txn);
-        return cartctl_store_error("layout version", rc);
+        return cartctl_store_error(st, "layout version", rc);
     }
 
     rc = mdb_txn_commit(txn);
     if (rc != 0) {
-        return cartctl_store_error("commit", rc);
+        return cartctl_store_error(st, "commit", rc);
     }
 
     return CARTCTL_OK;
@@ -289,10 +312,13 @@ cartctl_exists(MDB_txn *txn, MDB_dbi dbi, const void *data, size_t len)
 }
 
 
-/* applies one record; returns an LMDB error, or -1 with err set */
+/*
+ * Applies one record: CARTCTL_OK, CARTCTL_INVALID with err set, or
+ * CARTCTL_STORE with the LMDB error (negative, or an errno) in *store_rc.
+ */
 static int
 cartctl_apply(MDB_txn *txn, cartctl_store_t *st, cart_record_t *rec,
-    char *err, size_t err_len)
+    char *err, size_t err_len, int *store_rc)
 {
     int  rc;
 
@@ -302,7 +328,7 @@ cartctl_apply(MDB_txn *txn, cartctl_store_t *st, cart_record_t *rec,
         {
             snprintf(err, err_len, "domain: unknown domain \"%s\" (import "
                      "its domain record first)", rec->domain);
-            return -1;
+            return CARTCTL_INVALID;
         }
 
         /* a session's key: the device id with its NUL */
@@ -311,23 +337,29 @@ cartctl_apply(MDB_txn *txn, cartctl_store_t *st, cart_record_t *rec,
         {
             snprintf(err, err_len, "device_id: unknown device \"%s\" "
                      "(import its device record first)", rec->device_id);
-            return -1;
+            return CARTCTL_INVALID;
         }
     }
 
     if (!rec->deleted) {
-        return cartctl_put(txn, st->dbi[rec->kind], rec);
-    }
+        rc = cartctl_put(txn, st->dbi[rec->kind], rec);
 
-    if (rec->kind == CART_KIND_DEVICE) {
-        rc = cartctl_del_device_carts(txn, st, rec->device_id,
-                                      rec->device_id_len);
-        if (rc != 0) {
-            return rc;
+    } else {
+        rc = 0;
+
+        if (rec->kind == CART_KIND_DEVICE) {
+            rc = cartctl_del_device_carts(txn, st, rec->device_id,
+                                          rec->device_id_len);
+        }
+
+        if (rc == 0) {
+            rc = cartctl_del(txn, st->dbi[rec->kind], rec->key, rec->key_len);
         }
     }
 
-    return cartctl_del(txn, st->dbi[rec->kind], rec->key, rec->key_len);
+    *store_rc = rc;
+
+    return rc == 0 ? CARTCTL_OK : CARTCTL_STORE;
 }
 
 
@@ -453,6 +485,7 @@ cartctl_apply_batch(MDB_txn *txn, cartctl_store_t *st,
     cartctl_batch_t *batch, size_t *lineno, size_t *records)
 {
     int              rc, status;
+    char             reason[128];
     size_t           i;
     cartctl_line_t  *line;
 
@@ -463,17 +496,16 @@ cartctl_apply_batch(MDB_txn *txn, cartctl_store_t *st,
         (*lineno)++;
 
         if (status == CARTCTL_OK && line->rc == 0) {
-            rc = cartctl_apply(txn, st, &line->rec, line->err,
-                               sizeof(line->err));
+            status = cartctl_apply(txn, st, &line->rec, line->err,
+                                   sizeof(line->err), &rc);
 
-            if (rc > 0) {
-                fprintf(stderr, "line %zu: store: %s%s\n", *lineno,
-                        mdb_strerror(rc), rc == MDB_MAP_FULL
-                        ? " (use a larger --map-size)" : "");
-                status = CARTCTL_STORE;
+            if (status == CARTCTL_STORE) {
+                fprintf(stderr, "line %zu: store: %s\n", *lineno,
+                        cartctl_reason(st, rc, reason, sizeof(reason)));
 
-            } else if (rc == -1) {
+            } else if (status == CARTCTL_INVALID) {
                 line->rc = -1;
+                status = CARTCTL_OK;
 
             } else {
                 (*records)++;
@@ -527,7 +559,7 @@ cartctl_import(cartctl_store_t *st, const char *file)
 
     rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (rc != 0) {
-        return cartctl_store_error("begin", rc);
+        return cartctl_store_error(st, "begin", rc);
     }
 
     lineno = 0;
@@ -601,7 +633,7 @@ cartctl_import(cartctl_store_t *st, const char *file)
 
     rc = mdb_txn_commit(txn);
     if (rc != 0) {
-        return cartctl_store_error("commit", rc);
+        return cartctl_store_error(st, "commit", rc);
     }
 
     fprintf(stderr, "cartctl: imported %zu records\n", records);
@@ -733,7 +765,7 @@ cartctl_get(cartctl_store_t *st, char **args, int nargs)
 
     rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
     if (rc != 0) {
-        return cartctl_store_error("begin", rc);
+        return cartctl_store_error(st, "begin", rc);
     }
 
     key.mv_data = buf;
@@ -749,7 +781,7 @@ cartctl_get(cartctl_store_t *st, char **args, int nargs)
 
     if (rc != 0) {
         mdb_txn_abort(txn);
-        return cartctl_store_error("get", rc);
+        return cartctl_store_error(st, "get", rc);
     }
 
     if (kind != CART_KIND_CART) {
@@ -850,7 +882,7 @@ cartctl_dump(cartctl_store_t *st)
 
     rc = cartctl_walk(st, cartctl_dump_record, NULL);
 
-    return rc ? cartctl_store_error("dump", rc) : CARTCTL_OK;
+    return rc ? cartctl_store_error(st, "dump", rc) : CARTCTL_OK;
 }
 
 
@@ -862,17 +894,52 @@ cartctl_count_record(cart_kind_e kind, MDB_val *key, MDB_val *val,
 }
 
 
+typedef struct {
+    unsigned int  live;             /* other processes that have it open */
+    unsigned int  reading;          /* of them, in a read transaction now */
+    unsigned int  stale;            /* slots of processes that are gone */
+} cartctl_readers_t;
+
+
+/* a line of mdb_reader_list(): "pid thread txnid", "-" when idle */
+static int
+cartctl_count_reader(const char *line, void *data)
+{
+    int                 pid;
+    char                txnid[32];
+    size_t              thread;
+    cartctl_readers_t  *readers = data;
+
+    if (sscanf(line, "%d %zx %31s", &pid, &thread, txnid) != 3
+        || pid == (int) getpid())
+    {
+        return 0;
+    }
+
+    if (kill(pid, 0) == -1 && errno == ESRCH) {
+        readers->stale++;
+
+    } else {
+        readers->live++;
+        readers->reading += (strcmp(txnid, "-") != 0);
+    }
+
+    return 0;
+}
+
+
 static int
 cartctl_stat(cartctl_store_t *st)
 {
-    int          rc;
+    int                 rc;
+    cartctl_readers_t   readers;
     size_t       counts[3] = { 0, 0, 0 };
     MDB_stat     ms;
     MDB_envinfo  info;
 
     rc = cartctl_walk(st, cartctl_count_record, counts);
     if (rc != 0) {
-        return cartctl_store_error("stat", rc);
+        return cartctl_store_error(st, "stat", rc);
     }
 
     printf("%-16s %zu\n", "domains", counts[CART_KIND_DOMAIN]);
@@ -888,7 +955,11 @@ cartctl_stat(cartctl_store_t *st)
            100.0 * (double) (info.me_last_pgno + 1) * ms.ms_psize
            / (double) info.me_mapsize);
     printf("%-16s %u\n", "page_size", ms.ms_psize);
-    printf("%-16s %u of %u\n", "readers", info.me_numreaders,
+    readers.live = readers.reading = readers.stale = 0;
+    mdb_reader_list(st->env, cartctl_count_reader, &readers);
+
+    printf("%-16s %u live (%u in a transaction), %u stale, of %u slots\n",
+           "readers", readers.live, readers.reading, readers.stale,
            info.me_maxreaders);
     printf("%-16s %u\n", "layout", CART_LAYOUT_VERSION);
 
@@ -916,7 +987,7 @@ cartctl_delete(cartctl_store_t *st, char **args, int nargs)
 
     rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (rc != 0) {
-        return cartctl_store_error("begin", rc);
+        return cartctl_store_error(st, "begin", rc);
     }
 
     if (!cartctl_exists(txn, st->dbi[kind], key, key_len)) {
@@ -936,13 +1007,13 @@ cartctl_delete(cartctl_store_t *st, char **args, int nargs)
     }
 
     if (rc == 0) {
-        return (rc = mdb_txn_commit(txn)) ? cartctl_store_error("commit", rc)
+        return (rc = mdb_txn_commit(txn)) ? cartctl_store_error(st, "commit", rc)
                                           : CARTCTL_OK;
     }
 
     mdb_txn_abort(txn);
 
-    return cartctl_store_error("delete", rc);
+    return cartctl_store_error(st, "delete", rc);
 }
 
 
@@ -987,6 +1058,7 @@ main(int argc, char **argv)
 
     store = NULL;
     map_size = 0;
+    memset(&st, 0, sizeof(cartctl_store_t));
 
     /* before any thread makes a JSON object (jansson's rule) */
     json_object_seed(0);

@@ -184,4 +184,50 @@ is($rc, 3, 'deleting what is not there: exit 3');
 ($rc) = run('', '--store', "$tmp/del", 'delete', 'domain');
 is($rc, 2, 'delete without its argument: exit 2');
 
+# a map too small for an import: exit 4, what to do, and nothing written
+my $many = join '', map {
+    my $id = sprintf 'many-%04d', $_;
+    qq({"kind":"device","device_id":"$id","expires_at":"2030-01-01T00:00:00Z"}\n)
+    . ($cart_line =~ s/"device_id":"dev-1"/"device_id":"$id"/r) . "\n"
+} 1 .. 2000;
+($rc, undef, $err) = run("$domain\n$many", '--store', "$tmp/tiny",
+                         '--map-size', '1M', 'import');
+is($rc, 4, 'a full map: exit 4');
+like($err, qr/^line \d+: store: map full: use a larger --map-size \(now 1048576\)$/m,
+     'a full map: says so, and what to do');
+like($err, qr/nothing imported/, 'a full map: nothing imported');
+($rc, $out) = run('', '--store', "$tmp/tiny", 'stat');
+like($out, qr/^domains\s+0$/m, 'a full map: not even the domain before it');
+($rc) = run("$domain\n$device\n$cart_line\n", '--store', "$tmp/tiny",
+            'import');
+is($rc, 0, 'a full map: the store takes a smaller import after');
+my $before = `md5sum $tmp/tiny/data.mdb`;
+($rc) = run($many, '--store', "$tmp/tiny", 'import');
+is($rc, 4, 'a full map, on a store with data: exit 4');
+is(`md5sum $tmp/tiny/data.mdb`, $before, 'and the data file is as it was');
+
+# readers: processes that have the store open, and slots of dead ones
+run("$domain\n$many", '--store', "$tmp/readers", 'import');
+my %dumps = map {
+    my $pid = open my $pipe, '-|', $bin, '--store', "$tmp/readers", 'dump'
+        or die $!;
+    ($pid => $pipe);    # unread: the dump waits in its read transaction
+} 1 .. 2;
+sleep 1;
+($rc, $out) = run('', '--store', "$tmp/readers", 'stat');
+like($out, qr/^readers\s+2 live \(2 in a transaction\), 0 stale, of 126 slots$/m,
+     'stat: two dumps reading');
+my ($victim, $other) = sort keys %dumps;
+kill 'KILL', $victim;
+waitpid $victim, 0;
+($rc, $out) = run('', '--store', "$tmp/readers", 'stat');
+like($out, qr/^readers\s+1 live \(1 in a transaction\), 1 stale, of 126 slots$/m,
+     'stat: a reader killed leaves a stale slot');
+($rc) = run('', '--store', "$tmp/readers", 'import');
+($rc, $out) = run('', '--store', "$tmp/readers", 'stat');
+like($out, qr/^readers\s+1 live \(1 in a transaction\), 0 stale, of 126 slots$/m,
+     'stat: a writer clears stale slots');
+kill 'KILL', $other;
+close $_ for values %dumps;
+
 done_testing();
