@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "cart_jwt.h"
 
@@ -35,11 +36,65 @@ cart_jwt_alg(const char *name, size_t len)
 }
 
 
+static const unsigned char *
+cart_jwt_memmem(const unsigned char *data, size_t len, const char *s,
+    size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i + n <= len; i++) {
+        if (memcmp(data + i, s, n) == 0) {
+            return data + i;
+        }
+    }
+
+    return NULL;
+}
+
+
 static int
 cart_jwt_fail(char *err, size_t err_len, const char *reason)
 {
     snprintf(err, err_len, "%s", reason);
     return -1;
+}
+
+
+/* PEM armour anywhere, or a whole DER public key, private key or cert */
+static int
+cart_jwt_is_key(const unsigned char *data, size_t len)
+{
+    int                   found;
+    X509                 *x509;
+    EVP_PKEY             *pkey;
+    const unsigned char  *p;
+
+    if (cart_jwt_memmem(data, len, "-----BEGIN", 10)) {
+        return 1;
+    }
+
+    p = data;
+    pkey = d2i_PUBKEY(NULL, &p, (long) len);
+    found = (pkey != NULL && p == data + len);
+    EVP_PKEY_free(pkey);
+
+    if (!found) {
+        p = data;
+        pkey = d2i_AutoPrivateKey(NULL, &p, (long) len);
+        found = (pkey != NULL && p == data + len);
+        EVP_PKEY_free(pkey);
+    }
+
+    if (!found) {
+        p = data;
+        x509 = d2i_X509(NULL, &p, (long) len);
+        found = (x509 != NULL && p == data + len);
+        X509_free(x509);
+    }
+
+    ERR_clear_error();
+
+    return found;
 }
 
 
@@ -71,6 +126,18 @@ cart_jwt_secret_load(cart_jwt_key_t *key, const char *path, char *err,
 
     key->secret_len = fread(key->secret, 1, (size_t) size, f);
     fclose(f);
+
+    /*
+     * A public key is public: as an HMAC secret, anyone could sign with it
+     * (RFC 8725, 2.1).  So no key in PEM or DER form is taken as one.
+     */
+    if (cart_jwt_is_key(key->secret, key->secret_len)) {
+        cart_jwt_key_free(key);
+        return cart_jwt_fail(err, err_len,
+                             "an hs256 secret must not be a key or "
+                             "certificate (PEM or DER): for a public key, "
+                             "use rs256 or es256");
+    }
 
     while (key->secret_len
            && (key->secret[key->secret_len - 1] == '\n'

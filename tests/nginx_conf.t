@@ -23,6 +23,16 @@ sub nginx_t {
     return ($? >> 8, $out);
 }
 
+# keys in DER, and PEM armour after a preamble, for the hs256 cases
+system("openssl pkey -pubin -in $KEYS/rs256.pub -outform DER -out $tmp/rs256.der") == 0
+    or die "openssl pkey";
+system("openssl pkey -in $KEYS/rs256.key -outform DER -out $tmp/rs256.key.der") == 0
+    or die "openssl pkey";
+open my $armoured, '>', "$tmp/armoured" or die $!;
+print $armoured "Bag Attributes: a preamble, as some tools write them\n",
+                slurp("$KEYS/rs256.pub");
+close $armoured;
+
 my $route = "location /c { cart_api firmly_cart_v2; cart_domain \$arg_d; }";
 my $key = "cart_device_jwt_key rs256 $KEYS/rs256.pub;";
 my $store = "cart_store $tmp/store;";
@@ -43,6 +53,18 @@ my @cases = (
      qr/an es256 key must be EC P-256/, 'an RSA key as es256'],
     ["$store cart_device_jwt_key hs256 $KEYS/short.secret; server { $route }",
      qr/an HS256 secret must be at least 32 bytes/, 'a short HMAC secret'],
+    ["$store cart_device_jwt_key hs256 $KEYS/rs256.pub; server { $route }",
+     qr/"cart_device_jwt_key": key file "\S+rs256\.pub": an hs256 secret must not be a key or certificate \(PEM or DER\)/,
+     'a PEM public key as an HMAC secret'],
+    ["$store cart_device_jwt_key hs256 $tmp/rs256.der; server { $route }",
+     qr/"cart_device_jwt_key": key file "\S+rs256\.der": an hs256 secret must not be a key/,
+     'a DER public key as an HMAC secret'],
+    ["$store cart_device_jwt_key hs256 $tmp/rs256.key.der; server { $route }",
+     qr/"cart_device_jwt_key": key file "\S+rs256\.key\.der": an hs256 secret must not be a key/,
+     'a DER private key as an HMAC secret'],
+    ["$store cart_device_jwt_key hs256 $tmp/armoured; server { $route }",
+     qr/"cart_device_jwt_key": key file "\S+armoured": an hs256 secret must not be a key/,
+     'PEM armour after other text'],
     ["$store cart_device_jwt_key ps256 $KEYS/rs256.pub; server { $route }",
      qr/"cart_device_jwt_key": unknown algorithm "ps256"/, 'an unknown algorithm'],
     ["$store $key server { location /c { cart_api firmly_cart_v2; } }",
