@@ -26,6 +26,8 @@ static char *ngx_http_cart_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cart_device_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_cart_device_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 static ngx_int_t ngx_http_cart_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_cart_init(ngx_conf_t *cf);
@@ -41,23 +43,19 @@ static void ngx_http_cart_exit_process(ngx_cycle_t *cycle);
 static ngx_http_cart_route_t  ngx_http_cart_routes[] = {
 
     { ngx_string("firmly_cart_v2"), ngx_http_cart_firmly_cart_v2,
-      NGX_HTTP_CART_ROUTE_DOMAIN, ngx_http_cart_firmly_v2_errors,
-      ngx_string("x-firmly-authorization") },
+      NGX_HTTP_CART_ROUTE_DOMAIN, ngx_http_cart_firmly_v2_errors },
 
     { ngx_string("firmly_cart_v1"), ngx_http_cart_firmly_cart_v1,
-      NGX_HTTP_CART_ROUTE_DOMAIN, ngx_http_cart_firmly_v1_errors,
-      ngx_string("x-firmly-authorization") },
+      NGX_HTTP_CART_ROUTE_DOMAIN, ngx_http_cart_firmly_v1_errors },
 
     { ngx_string("firmly_active_carts"), ngx_http_cart_firmly_active_carts,
-      0, ngx_http_cart_firmly_active_errors,
-      ngx_string("x-firmly-authorization") },
+      0, ngx_http_cart_firmly_active_errors },
 
     { ngx_string("firmly_active_domains"),
       ngx_http_cart_firmly_active_domains,
-      0, ngx_http_cart_firmly_domains_errors,
-      ngx_string("x-firmly-authorization") },
+      0, ngx_http_cart_firmly_domains_errors },
 
-    { ngx_null_string, NULL, 0, NULL, ngx_null_string }
+    { ngx_null_string, NULL, 0, NULL }
 };
 
 
@@ -85,7 +83,7 @@ static ngx_command_t  ngx_http_cart_commands[] = {
       NULL },
 
     { ngx_string("cart_device_jwt_key"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE23,
       ngx_http_cart_device_jwt_key,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -95,7 +93,14 @@ static ngx_command_t  ngx_http_cart_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_cart_loc_conf_t, auth.claim),
+      offsetof(ngx_http_cart_loc_conf_t, device_claim),
+      NULL },
+
+    { ngx_string("cart_device_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cart_device_secret,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
       ngx_null_command
@@ -246,11 +251,16 @@ ngx_http_cart_device_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cart_loc_conf_t *clcf = conf;
 
-    ngx_str_t  *value;
+    return ngx_http_cart_auth_add_key(cf, &clcf->device_jwt.keys);
+}
 
-    value = cf->args->elts;
 
-    return ngx_http_cart_auth_add_key(cf, &clcf->auth, &value[1], &value[2]);
+static char *
+ngx_http_cart_device_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cart_loc_conf_t *clcf = conf;
+
+    return ngx_http_cart_auth_add_secret(cf, &clcf->device_secrets);
 }
 
 
@@ -315,9 +325,9 @@ ngx_http_cart_create_loc_conf(ngx_conf_t *cf)
      *
      *     conf->route = NULL;
      *     conf->domain = NULL;
-     *     conf->auth.keys = NULL;
-     *     conf->auth.claim = { 0, NULL };
-     *     conf->auth.header = { 0, NULL };
+     *     conf->device_jwt = { NULL, { NULL, ... } };
+     *     conf->device_claim = { 0, NULL };
+     *     conf->device_secrets = NULL;
      */
 
     return conf;
@@ -332,17 +342,23 @@ ngx_http_cart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_http_cart_main_conf_t  *cmcf;
 
-    if (conf->auth.keys == NULL) {
-        conf->auth.keys = prev->auth.keys;
+    /* keys and secrets set on a level replace the ones above */
+    if (conf->device_jwt.keys == NULL) {
+        conf->device_jwt.keys = prev->device_jwt.keys;
     }
 
-    ngx_conf_merge_str_value(conf->auth.claim, prev->auth.claim, "device_id");
+    if (conf->device_secrets == NULL) {
+        conf->device_secrets = prev->device_secrets;
+    }
+
+    ngx_conf_merge_str_value(conf->device_claim, prev->device_claim,
+                             "device_id");
+
+    conf->device_jwt.policy.subject = (char *) conf->device_claim.data;
 
     if (conf->route == NULL) {
         return NGX_CONF_OK;
     }
-
-    conf->auth.header = conf->route->auth_header;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cart_module);
 
@@ -362,10 +378,10 @@ ngx_http_cart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->auth.keys == NULL || conf->auth.keys->nelts == 0) {
+    if (conf->device_jwt.keys == NULL && conf->device_secrets == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"cart_api %V\" needs \"cart_device_jwt_key\"",
-                           &conf->route->name);
+                           "\"cart_api %V\" needs \"cart_device_jwt_key\" "
+                           "or \"cart_device_secret\"", &conf->route->name);
         return NGX_CONF_ERROR;
     }
 
@@ -385,6 +401,10 @@ ngx_http_cart_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    if (ngx_http_cart_auth_init_worker(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     path = cmcf->store;
 
     if (ngx_get_full_name(cycle->pool, &cycle->prefix, &path) != NGX_OK) {
@@ -399,4 +419,5 @@ static void
 ngx_http_cart_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_cart_store_exit_worker(cycle);
+    ngx_http_cart_auth_exit_worker();
 }

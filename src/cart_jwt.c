@@ -1,3 +1,4 @@
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,10 @@
 
 
 static const char  *cart_jwt_algs[] = { "RS256", "ES256", "HS256" };
+
+
+static int cart_jwt_pkey_load(cart_jwt_key_t *key, const char *path,
+    char *err, size_t err_len);
 
 
 cart_jwt_alg_e
@@ -158,17 +163,41 @@ cart_jwt_secret_load(cart_jwt_key_t *key, const char *path, char *err,
 
 int
 cart_jwt_key_load(cart_jwt_key_t *key, cart_jwt_alg_e alg, const char *path,
-    char *err, size_t err_len)
+    const char *kid, char *err, size_t err_len)
 {
-    BIO   *bio;
-    char   group[64];
-
     memset(key, 0, sizeof(cart_jwt_key_t));
     key->alg = alg;
 
-    if (alg == CART_JWT_HS256) {
-        return cart_jwt_secret_load(key, path, err, err_len);
+    if (kid && (*kid == '\0' || strlen(kid) > CART_JWT_KID_MAX)) {
+        return cart_jwt_fail(err, err_len,
+                             "a kid must be 1 to 128 characters");
     }
+
+    if ((alg == CART_JWT_HS256 ? cart_jwt_secret_load(key, path, err, err_len)
+                               : cart_jwt_pkey_load(key, path, err, err_len))
+        != 0)
+    {
+        return -1;
+    }
+
+    if (kid) {
+        key->kid = strdup(kid);
+        if (key->kid == NULL) {
+            cart_jwt_key_free(key);
+            return cart_jwt_fail(err, err_len, "out of memory");
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+cart_jwt_pkey_load(cart_jwt_key_t *key, const char *path, char *err,
+    size_t err_len)
+{
+    BIO   *bio;
+    char   group[64];
 
     bio = BIO_new_file(path, "r");
     if (bio == NULL) {
@@ -186,7 +215,7 @@ cart_jwt_key_load(cart_jwt_key_t *key, cart_jwt_alg_e alg, const char *path,
                              "not a PEM public key (\"BEGIN PUBLIC KEY\")");
     }
 
-    if (alg == CART_JWT_RS256) {
+    if (key->alg == CART_JWT_RS256) {
         if (EVP_PKEY_get_base_id(key->pkey) != EVP_PKEY_RSA) {
             cart_jwt_key_free(key);
             return cart_jwt_fail(err, err_len, "an rs256 key must be RSA");
@@ -218,8 +247,10 @@ cart_jwt_key_free(cart_jwt_key_t *key)
 {
     EVP_PKEY_free(key->pkey);
     free(key->secret);
+    free(key->kid);
     key->pkey = NULL;
     key->secret = NULL;
+    key->kid = NULL;
 }
 
 
@@ -305,13 +336,82 @@ cart_jwt_segment_json(const char *s, size_t len)
 }
 
 
-cart_jwt_rc_e
-cart_jwt_decode(const char *token, size_t len, cart_jwt_t *jwt)
+/*
+ * The header's parameters that change how a token is read: alg (pinned
+ * by the keys, so only named here), typ (RFC 8725, 3.11: a token of
+ * another type is not ours), crit (RFC 7515, 4.1.11: an extension we do
+ * not implement makes the token invalid) and kid.
+ */
+static cart_jwt_rc_e
+cart_jwt_header(json_t *header, cart_jwt_t *jwt, const char **why)
 {
-    json_t      *header;
-    const char  *dot1, *dot2, *alg, *end;
+    json_t      *v;
+    const char  *s;
+
+    s = json_string_value(json_object_get(header, "alg"));
+    if (s == NULL) {
+        *why = "no alg";
+        return CART_JWT_MALFORMED;
+    }
+
+    jwt->alg = cart_jwt_alg(s, strlen(s));
+
+    /* "rs256" is not "RS256": the header names it exactly */
+    if (jwt->alg == CART_JWT_UNSUPPORTED
+        || strcmp(s, cart_jwt_algs[jwt->alg]) != 0)
+    {
+        jwt->alg = CART_JWT_UNSUPPORTED;
+        *why = "algorithm";
+        return CART_JWT_INVALID;
+    }
+
+    if (json_object_get(header, "crit")) {
+        *why = "crit";
+        return CART_JWT_INVALID;
+    }
+
+    v = json_object_get(header, "typ");
+    if (v) {
+        s = json_string_value(v);
+
+        /* RFC 7515, 4.1.9: "application/" may be left out of a type */
+        if (s == NULL
+            || (strcasecmp(s, "JWT") != 0
+                && strcasecmp(s, "application/jwt") != 0))
+        {
+            *why = "typ";
+            return CART_JWT_INVALID;
+        }
+    }
+
+    v = json_object_get(header, "kid");
+    if (v) {
+        s = json_string_value(v);
+
+        if (s == NULL || json_string_length(v) > CART_JWT_KID_MAX
+            || strlen(s) != json_string_length(v))
+        {
+            *why = "kid";
+            return CART_JWT_INVALID;
+        }
+
+        memcpy(jwt->kid, s, json_string_length(v) + 1);
+    }
+
+    return CART_JWT_OK;
+}
+
+
+cart_jwt_rc_e
+cart_jwt_decode(const char *token, size_t len, cart_jwt_t *jwt,
+    const char **why)
+{
+    json_t         *header;
+    const char     *dot1, *dot2, *end;
+    cart_jwt_rc_e   rc;
 
     memset(jwt, 0, sizeof(cart_jwt_t));
+    *why = "not a JWT";
 
     if (len == 0 || len > CART_JWT_MAX_LEN) {
         return CART_JWT_MALFORMED;
@@ -334,32 +434,14 @@ cart_jwt_decode(const char *token, size_t len, cart_jwt_t *jwt)
         return CART_JWT_MALFORMED;
     }
 
-    alg = json_string_value(json_object_get(header, "alg"));
-    if (alg == NULL) {
-        json_decref(header);
-        return CART_JWT_MALFORMED;
-    }
-
-    jwt->alg = cart_jwt_alg(alg, strlen(alg));
-
-    /* "rs256" is not "RS256": the header names it exactly */
-    if (jwt->alg != CART_JWT_UNSUPPORTED
-        && strcmp(alg, cart_jwt_algs[jwt->alg]) != 0)
-    {
-        jwt->alg = CART_JWT_UNSUPPORTED;
-    }
-
-    json_decref(header);
-
     jwt->claims = cart_jwt_segment_json(dot1 + 1, (size_t) (dot2 - dot1 - 1));
-    if (jwt->claims == NULL) {
-        return CART_JWT_MALFORMED;
-    }
 
-    if (cart_base64url_decode(dot2 + 1, (size_t) (end - dot2 - 1),
-                              jwt->signature, sizeof(jwt->signature),
-                              &jwt->signature_len) != 0)
+    if (jwt->claims == NULL
+        || cart_base64url_decode(dot2 + 1, (size_t) (end - dot2 - 1),
+                                 jwt->signature, sizeof(jwt->signature),
+                                 &jwt->signature_len) != 0)
     {
+        json_decref(header);
         cart_jwt_free(jwt);
         return CART_JWT_MALFORMED;
     }
@@ -367,7 +449,10 @@ cart_jwt_decode(const char *token, size_t len, cart_jwt_t *jwt)
     jwt->signing_input = token;
     jwt->signing_input_len = (size_t) (dot2 - token);
 
-    return jwt->alg == CART_JWT_UNSUPPORTED ? CART_JWT_INVALID : CART_JWT_OK;
+    rc = cart_jwt_header(header, jwt, why);
+    json_decref(header);
+
+    return rc;
 }
 
 
@@ -452,72 +537,204 @@ cart_jwt_verify_hs256(const cart_jwt_key_t *key, const cart_jwt_t *jwt)
 }
 
 
+static int
+cart_jwt_verify_key(const cart_jwt_key_t *key, const cart_jwt_t *jwt)
+{
+    switch (jwt->alg) {
+
+    case CART_JWT_RS256:
+        return cart_jwt_verify_digest(key->pkey, jwt->signature,
+                                      jwt->signature_len, jwt);
+
+    case CART_JWT_ES256:
+        return cart_jwt_verify_es256(key->pkey, jwt);
+
+    case CART_JWT_HS256:
+        return cart_jwt_verify_hs256(key, jwt);
+
+    default:
+        return 0;
+    }
+}
+
+
 cart_jwt_rc_e
 cart_jwt_verify(const cart_jwt_t *jwt, const cart_jwt_key_t *keys,
-    size_t nkeys)
+    size_t nkeys, const char **why)
 {
-    int     ok;
-    size_t  i;
+    size_t  i, named;
+
+    /* the keys named by the token's kid, when there are such keys */
+    named = 0;
+
+    for (i = 0; jwt->kid[0] && i < nkeys; i++) {
+        named += (keys[i].alg == jwt->alg && keys[i].kid
+                  && strcmp(keys[i].kid, jwt->kid) == 0);
+    }
 
     for (i = 0; i < nkeys; i++) {
-        if (keys[i].alg != jwt->alg) {
+        if (keys[i].alg != jwt->alg
+            || (named && (keys[i].kid == NULL
+                          || strcmp(keys[i].kid, jwt->kid) != 0)))
+        {
             continue;
         }
 
-        switch (jwt->alg) {
-
-        case CART_JWT_RS256:
-            ok = cart_jwt_verify_digest(keys[i].pkey, jwt->signature,
-                                        jwt->signature_len, jwt);
-            break;
-
-        case CART_JWT_ES256:
-            ok = cart_jwt_verify_es256(keys[i].pkey, jwt);
-            break;
-
-        case CART_JWT_HS256:
-            ok = cart_jwt_verify_hs256(&keys[i], jwt);
-            break;
-
-        default:
-            ok = 0;
-        }
-
-        if (ok) {
+        if (cart_jwt_verify_key(&keys[i], jwt)) {
             return CART_JWT_OK;
         }
     }
+
+    *why = "signature";
 
     return CART_JWT_INVALID;
 }
 
 
-cart_jwt_rc_e
-cart_jwt_subject(const cart_jwt_t *jwt, const char *subject_claim,
-    int64_t now, const char **subject, size_t *subject_len, int64_t *exp)
+/* a NumericDate claim (RFC 7519, 2): -1 when absent, -2 when not one */
+static int
+cart_jwt_time(json_t *claims, const char *name, double *t)
 {
     json_t  *v;
 
-    v = json_object_get(jwt->claims, "exp");
-    if (!json_is_number(v) || json_number_value(v) <= (double) now) {
+    v = json_object_get(claims, name);
+    if (v == NULL) {
+        return -1;
+    }
+
+    if (!json_is_number(v)) {
+        return -2;
+    }
+
+    *t = json_number_value(v);
+
+    return 0;
+}
+
+
+static int
+cart_jwt_string_is(json_t *v, const char *value)
+{
+    return json_is_string(v) && strcmp(json_string_value(v), value) == 0
+           && json_string_length(v) == strlen(value);
+}
+
+
+/* aud is the audience, or an array that holds it (RFC 7519, 4.1.3) */
+static int
+cart_jwt_audience_has(json_t *aud, const char *audience)
+{
+    size_t   i;
+    json_t  *v;
+
+    if (json_is_array(aud)) {
+        json_array_foreach(aud, i, v) {
+            if (cart_jwt_string_is(v, audience)) {
+                return 1;
+            }
+        }
+
+        return 0;
+    }
+
+    return cart_jwt_string_is(aud, audience);
+}
+
+
+static cart_jwt_rc_e
+cart_jwt_subject(const cart_jwt_t *jwt, const cart_jwt_policy_t *policy,
+    cart_jwt_subject_t *out)
+{
+    json_t      *v;
+    json_int_t   n;
+
+    v = json_object_get(jwt->claims, policy->subject);
+
+    if (policy->subject_type == CART_JWT_SUBJECT_INTEGER) {
+        if (!json_is_integer(v) || (n = json_integer_value(v)) <= 0) {
+            return CART_JWT_INVALID;
+        }
+
+        out->len = (size_t) snprintf(out->text, sizeof(out->text), "%lld",
+                                     (long long) n);
+        return CART_JWT_OK;
+    }
+
+    if (!json_is_string(v) || json_string_length(v) == 0
+        || json_string_length(v) > CART_JWT_SUBJECT_MAX
+        || strlen(json_string_value(v)) != json_string_length(v))
+    {
         return CART_JWT_INVALID;
     }
 
-    *exp = json_number_value(v) < 4e18 ? (int64_t) json_number_value(v)
-                                        : INT64_MAX;
+    out->len = json_string_length(v);
+    memcpy(out->text, json_string_value(v), out->len);
+    out->text[out->len] = '\0';
 
-    v = json_object_get(jwt->claims, "nbf");
-    if (v && (!json_is_number(v) || json_number_value(v) > (double) now)) {
+    return CART_JWT_OK;
+}
+
+
+cart_jwt_rc_e
+cart_jwt_claims(const cart_jwt_t *jwt, const cart_jwt_policy_t *policy,
+    int64_t now, cart_jwt_subject_t *out, const char **why)
+{
+    int                      rc;
+    double                   t;
+    json_t                  *v;
+    const cart_jwt_claim_t  *c;
+
+    memset(out, 0, sizeof(cart_jwt_subject_t));
+
+    rc = cart_jwt_time(jwt->claims, "exp", &t);
+    if (rc == -1 || rc == -2 || t <= (double) now) {
+        *why = (rc == 0) ? "expired" : "exp";
         return CART_JWT_INVALID;
     }
 
-    v = json_object_get(jwt->claims, subject_claim);
-    if (!json_is_string(v) || json_string_length(v) == 0) {
+    out->exp = t < 4e18 ? (int64_t) t : INT64_MAX;
+
+    rc = cart_jwt_time(jwt->claims, "nbf", &t);
+    if (rc == -2) {
+        *why = "nbf";
         return CART_JWT_INVALID;
     }
 
-    *subject = json_string_value(v);
-    *subject_len = json_string_length(v);
+    if (rc == 0 && t > (double) now) {
+        out->nbf = t < 4e18 ? (int64_t) ceil(t) : INT64_MAX;
+        *why = "not yet valid";
+        return CART_JWT_INVALID;
+    }
+
+    if (policy->issuer
+        && !cart_jwt_string_is(json_object_get(jwt->claims, "iss"),
+                               policy->issuer))
+    {
+        *why = "iss";
+        return CART_JWT_INVALID;
+    }
+
+    if (policy->audience
+        && !cart_jwt_audience_has(json_object_get(jwt->claims, "aud"),
+                                  policy->audience))
+    {
+        *why = "aud";
+        return CART_JWT_INVALID;
+    }
+
+    for (c = policy->when_present; c && c->name; c++) {
+        v = json_object_get(jwt->claims, c->name);
+
+        if (v && !cart_jwt_string_is(v, c->value)) {
+            *why = c->name;
+            return CART_JWT_INVALID;
+        }
+    }
+
+    if (cart_jwt_subject(jwt, policy, out) != CART_JWT_OK) {
+        *why = policy->subject;
+        return CART_JWT_INVALID;
+    }
 
     return CART_JWT_OK;
 }

@@ -10,6 +10,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_cart_auth.h"
+
 
 /* the error bodies every API defines, in its own words */
 typedef enum {
@@ -45,14 +47,7 @@ typedef struct {
     ngx_http_cart_route_pt      handler;
     ngx_uint_t                  flags;
     ngx_http_cart_error_t      *errors;      /* NGX_HTTP_CART_ERR_COUNT */
-    ngx_str_t                   auth_header; /* lowercase */
 } ngx_http_cart_route_t;
-
-typedef struct {
-    ngx_array_t                *keys;        /* cart_jwt_key_t */
-    ngx_str_t                   claim;       /* NUL-terminated */
-    ngx_str_t                   header;      /* lowercase */
-} ngx_http_cart_auth_conf_t;
 
 typedef struct {
     ngx_str_t                   store;
@@ -61,7 +56,9 @@ typedef struct {
 struct ngx_http_cart_loc_conf_s {
     ngx_http_cart_route_t      *route;
     ngx_http_complex_value_t   *domain;
-    ngx_http_cart_auth_conf_t   auth;
+    ngx_http_cart_jwt_conf_t    device_jwt;     /* firmly device tokens */
+    ngx_str_t                   device_claim;   /* NUL-terminated */
+    ngx_array_t                *device_secrets; /* firmly server-to-server */
 };
 
 typedef struct {

@@ -222,8 +222,56 @@ ngx_http_cart_firmly_copy(ngx_http_request_t *r, ngx_str_t *s)
 
 
 /*
- * The device from the token and, for routes with cart_domain, the domain,
- * into the request context; returns an error index, or -1.
+ * The device a request speaks for.  A browser sends its device token in
+ * x-firmly-authorization, with or without "Bearer "; a backend of the
+ * merchant's, where cart_device_secret is set, sends that shared secret
+ * there and names the device in x-firmly-device-id.
+ */
+static ngx_http_cart_auth_rc_e
+ngx_http_cart_firmly_device_of(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf, ngx_str_t *device_id)
+{
+    ngx_str_t         token;
+    ngx_table_elt_t  *h, *device;
+
+    static ngx_str_t  authorization = ngx_string("x-firmly-authorization");
+    static ngx_str_t  device_header = ngx_string("x-firmly-device-id");
+
+    h = ngx_http_cart_auth_header(r, &authorization);
+    if (h == NULL || h->value.len == 0) {
+        return NGX_HTTP_CART_AUTH_MISSING;
+    }
+
+    token = h->value;
+
+    if (conf->device_secrets
+        && (device = ngx_http_cart_auth_header(r, &device_header)) != NULL
+        && ngx_http_cart_auth_secret(conf->device_secrets, &token))
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "cart firmly: the device secret, from a backend");
+        *device_id = device->value;
+        return NGX_HTTP_CART_AUTH_OK;
+    }
+
+    if (conf->device_jwt.keys == NULL) {
+        return NGX_HTTP_CART_AUTH_INVALID;
+    }
+
+    if (token.len > 7
+        && ngx_strncasecmp(token.data, (u_char *) "Bearer ", 7) == 0)
+    {
+        token.data += 7;
+        token.len -= 7;
+    }
+
+    return ngx_http_cart_auth_jwt(r, &conf->device_jwt, &token, device_id);
+}
+
+
+/*
+ * The device and, for routes with cart_domain, the domain, into the
+ * request context; returns an error index, or -1.
  */
 static ngx_int_t
 ngx_http_cart_firmly_identify(ngx_http_request_t *r,
@@ -232,7 +280,7 @@ ngx_http_cart_firmly_identify(ngx_http_request_t *r,
     ngx_str_t                 raw;
     ngx_http_cart_auth_rc_e   rc;
 
-    rc = ngx_http_cart_auth_subject(r, &conf->auth, &ctx->device_id);
+    rc = ngx_http_cart_firmly_device_of(r, conf, &ctx->device_id);
 
     switch (rc) {
 
@@ -256,7 +304,7 @@ ngx_http_cart_firmly_identify(ngx_http_request_t *r,
                               ctx->device_id.len))
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "cart: the token's device id is not valid");
+                      "cart: the device id is not valid");
         ctx->device_id.len = 0;
         return NGX_HTTP_CART_ERR_INVALID_TOKEN;
     }

@@ -9,21 +9,14 @@ firmly_setup("$DATA/base.ndjson", "$DATA/active.ndjson");
 
 my $tmp = $ENV{TEST_NGINX_TMP};
 
-sub v2 {
-    my ($device, $domain) = @_;
-    my $v2 = `$ENV{TEST_NGINX_CARTCTL} --store $ENV{TEST_NGINX_STORE} get cart $device $domain`;
-    chomp $v2;
-    return $v2;
-}
-
 # device A: demo (updated last), staging; not shop (expired), closed
 # (unavailable) nor empty (no line items)
 $body{a} = '{"domains":["demo.luma.gift","staging.luma.gift"],"carts":['
-           . v2($DEV_A, 'demo.luma.gift') . ',' . $body{v2_page002} . ']}';
+           . stored_cart($DEV_A, 'demo.luma.gift') . ',' . $body{v2_page002} . ']}';
 $body{a_staging} = '{"domains":["staging.luma.gift"],"carts":['
                    . $body{v2_page002} . ']}';
 $body{b} = '{"domains":["staging.luma.gift"],"carts":['
-           . v2($DEV_B, 'staging.luma.gift') . ']}';
+           . stored_cart($DEV_B, 'staging.luma.gift') . ']}';
 $body{none} = '{"domains":[],"carts":[]}';
 
 # most recent first; d05 and d06 were updated at the same time

@@ -67,10 +67,26 @@ my @cases = (
      'PEM armour after other text'],
     ["$store cart_device_jwt_key ps256 $KEYS/rs256.pub; server { $route }",
      qr/"cart_device_jwt_key": unknown algorithm "ps256"/, 'an unknown algorithm'],
+    ["$store cart_device_jwt_key rs256 $KEYS/rs256.pub kid=; server { $route }",
+     qr/"cart_device_jwt_key": key file "\S+rs256\.pub": a kid must be 1 to 128 characters/,
+     'an empty kid'],
+    ["$store cart_device_jwt_key rs256 $KEYS/rs256.pub id=a; server { $route }",
+     qr/"cart_device_jwt_key": unknown parameter "id=a", the key's name is given as kid=NAME/,
+     'a parameter that is not kid'],
+    ["$store cart_device_secret $KEYS/short.secret; server { $route }",
+     qr/"cart_device_secret": secret file "\S+short\.secret": an HS256 secret must be at least 32 bytes/,
+     'a short device secret'],
+    ["$store cart_device_secret $KEYS/rs256.pub; server { $route }",
+     qr/"cart_device_secret": secret file "\S+rs256\.pub": an hs256 secret must not be a key/,
+     'a key as the device secret'],
+    ["$store cart_device_secret $tmp/none.secret; server { $route }",
+     qr/"cart_device_secret": secret file "\S+none\.secret": cannot open/,
+     'a missing device secret'],
     ["$store $key server { location /c { cart_api firmly_cart_v2; } }",
      qr/"cart_api firmly_cart_v2" needs "cart_domain"/, 'no cart_domain'],
     ["$store server { $route }",
-     qr/"cart_api firmly_cart_v2" needs "cart_device_jwt_key"/, 'no key'],
+     qr/"cart_api firmly_cart_v2" needs "cart_device_jwt_key" or "cart_device_secret"/,
+     'no key'],
     ["$key server { $route }",
      qr/"cart_api firmly_cart_v2" needs "cart_store"/, 'no cart_store'],
     ["$store $key server { location /c { cart_store /x; } }",
@@ -89,5 +105,9 @@ my ($rc, $out) = nginx_t("$store $key cart_device_jwt_claim sub; "
                          . "$CartTest::T/../conf/cart_api.conf; }");
 is($rc, 0, 'a good configuration, with conf/cart_api.conf, passes')
     or diag $out;
+
+($rc, $out) = nginx_t("$store cart_device_secret $KEYS/device.secret; "
+                      . "server { $route }");
+is($rc, 0, 'a route with only cart_device_secret passes') or diag $out;
 
 done_testing();

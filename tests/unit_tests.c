@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "cart_json.h"
 #include "cart_jwt.h"
@@ -245,77 +247,288 @@ test_base64url(void)
 }
 
 
+/* base64url of a text, for tokens made here (RFC 4648, section 5) */
+static void
+b64url(const unsigned char *in, size_t len, char *out)
+{
+    size_t          i, n;
+    unsigned long   v;
+
+    static const char  *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                            "abcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    for (i = 0; i < len; i += 3) {
+        n = len - i < 3 ? len - i : 3;
+        v = (unsigned long) in[i] << 16
+            | (n > 1 ? (unsigned long) in[i + 1] << 8 : 0)
+            | (n > 2 ? in[i + 2] : 0);
+        *out++ = a[v >> 18 & 63];
+        *out++ = a[v >> 12 & 63];
+        if (n > 1) *out++ = a[v >> 6 & 63];
+        if (n > 2) *out++ = a[v & 63];
+    }
+
+    *out = '\0';
+}
+
+
+/*
+ * An HS256 token of a header and claims, signed with OpenSSL's HMAC and
+ * not by the code under test.
+ */
+static char *
+hs256_token(const char *header, const char *claims, const cart_jwt_key_t *key)
+{
+    size_t          len;
+    unsigned int    mac_len;
+    unsigned char   mac[EVP_MAX_MD_SIZE];
+    static char     tok[4096];
+
+    b64url((const unsigned char *) header, strlen(header), tok);
+    len = strlen(tok);
+    tok[len++] = '.';
+    b64url((const unsigned char *) claims, strlen(claims), tok + len);
+    len = strlen(tok);
+
+    HMAC(EVP_sha256(), key->secret, (int) key->secret_len,
+         (unsigned char *) tok, len, mac, &mac_len);
+
+    tok[len++] = '.';
+    b64url(mac, mac_len, tok + len);
+
+    return tok;
+}
+
+
+/* the whole check of a token: decode, verify, claims */
+static cart_jwt_rc_e
+check_token(const char *tok, const cart_jwt_key_t *keys, size_t nkeys,
+    const cart_jwt_policy_t *policy, int64_t now, cart_jwt_subject_t *sub,
+    const char **why)
+{
+    cart_jwt_t      jwt;
+    cart_jwt_rc_e   rc;
+
+    rc = cart_jwt_decode(tok, strlen(tok), &jwt, why);
+
+    if (rc == CART_JWT_OK) {
+        rc = cart_jwt_verify(&jwt, keys, nkeys, why);
+    }
+
+    if (rc == CART_JWT_OK) {
+        rc = cart_jwt_claims(&jwt, policy, now, sub, why);
+    }
+
+    cart_jwt_free(&jwt);
+
+    return rc;
+}
+
+
 static void
 test_jwt(const char *keys)
 {
-    char            path[1024], err[256], *tok;
-    size_t          len;
-    int64_t         exp;
-    cart_jwt_t      jwt;
-    const char     *sub;
-    cart_jwt_key_t  key[2];
+    char                 path[1024], err[256], *tok;
+    const char          *why;
+    cart_jwt_t           jwt;
+    cart_jwt_key_t       key[4];
+    cart_jwt_subject_t   sub;
 
-    ok(cart_jwt_decode("garbage", 7, &jwt) == CART_JWT_MALFORMED,
+    static const cart_jwt_claim_t   customer[] = {
+        { "user_type", "customer" }, { NULL, NULL }
+    };
+    cart_jwt_policy_t    device = { "device_id", CART_JWT_SUBJECT_STRING,
+                                    NULL, NULL, NULL };
+    cart_jwt_policy_t    spree = { "user_id", CART_JWT_SUBJECT_INTEGER,
+                                   "spree", "store_api", customer };
+
+    ok(cart_jwt_decode("garbage", 7, &jwt, &why) == CART_JWT_MALFORMED,
        "not a JWT");
-    ok(cart_jwt_decode("a.b.c", 5, &jwt) == CART_JWT_MALFORMED,
+    ok(cart_jwt_decode("a.b.c", 5, &jwt, &why) == CART_JWT_MALFORMED,
        "three segments of nothing");
-    ok(cart_jwt_decode("a.b.c.d", 7, &jwt) == CART_JWT_MALFORMED,
+    ok(cart_jwt_decode("a.b.c.d", 7, &jwt, &why) == CART_JWT_MALFORMED,
        "four segments");
 
     /* {"alg":"none"}.{"device_id":"d","exp":9999999999}. */
     tok = "eyJhbGciOiJub25lIn0.eyJkZXZpY2VfaWQiOiJkIiwiZXhwIjo5OTk5OTk5OTk5fQ.";
-    ok(cart_jwt_decode(tok, strlen(tok), &jwt) == CART_JWT_INVALID,
-       "alg none is a JWT we refuse");
+    ok(cart_jwt_decode(tok, strlen(tok), &jwt, &why) == CART_JWT_INVALID
+       && strcmp(why, "algorithm") == 0, "alg none is a JWT we refuse");
     cart_jwt_free(&jwt);
 
-    /* {"alg":"HS256"}.{"device_id":"d","exp":9999999999}, secret "x"*32 */
     snprintf(path, sizeof(path), "%s/hs256.secret", keys);
-    ok(cart_jwt_key_load(&key[0], CART_JWT_HS256, path, err, sizeof(err))
-       == 0, "an HS256 secret loads");
+    ok(cart_jwt_key_load(&key[0], CART_JWT_HS256, path, NULL, err,
+                         sizeof(err)) == 0, "an HS256 secret loads");
 
     snprintf(path, sizeof(path), "%s/short.secret", keys);
-    ok(cart_jwt_key_load(&key[1], CART_JWT_HS256, path, err, sizeof(err))
-       == -1 && strstr(err, "32 bytes"), "a short secret is refused");
-
-    snprintf(path, sizeof(path), "%s/rs1024.pub", keys);
-    ok(cart_jwt_key_load(&key[1], CART_JWT_RS256, path, err, sizeof(err))
-       == -1 && strstr(err, "2048"), "a 1024-bit RSA key is refused");
-
-    snprintf(path, sizeof(path), "%s/es256.pub", keys);
-    ok(cart_jwt_key_load(&key[1], CART_JWT_RS256, path, err, sizeof(err))
-       == -1, "an EC key is not an rs256 key");
-
-    snprintf(path, sizeof(path), "%s/garbage.pem", keys);
-    ok(cart_jwt_key_load(&key[1], CART_JWT_RS256, path, err, sizeof(err))
-       == -1 && strstr(err, "PEM"), "garbage is not a key");
+    ok(cart_jwt_key_load(&key[1], CART_JWT_HS256, path, NULL, err,
+                         sizeof(err)) == -1 && strstr(err, "32 bytes"),
+       "a short secret is refused");
 
     snprintf(path, sizeof(path), "%s/rs256.pub", keys);
-    ok(cart_jwt_key_load(&key[1], CART_JWT_RS256, path, err, sizeof(err))
-       == 0, "an RSA key loads");
+    ok(cart_jwt_key_load(&key[1], CART_JWT_HS256, path, NULL, err,
+                         sizeof(err)) == -1 && strstr(err, "must not be a key"),
+       "a PEM key is refused as an HMAC secret");
+
+    snprintf(path, sizeof(path), "%s/rs1024.pub", keys);
+    ok(cart_jwt_key_load(&key[1], CART_JWT_RS256, path, NULL, err,
+                         sizeof(err)) == -1 && strstr(err, "2048"),
+       "a 1024-bit RSA key is refused");
+
+    snprintf(path, sizeof(path), "%s/es256.pub", keys);
+    ok(cart_jwt_key_load(&key[1], CART_JWT_RS256, path, NULL, err,
+                         sizeof(err)) == -1, "an EC key is not an rs256 key");
+
+    snprintf(path, sizeof(path), "%s/garbage.pem", keys);
+    ok(cart_jwt_key_load(&key[1], CART_JWT_RS256, path, NULL, err,
+                         sizeof(err)) == -1 && strstr(err, "PEM"),
+       "garbage is not a key");
+
+    snprintf(path, sizeof(path), "%s/rs256.pub", keys);
+    ok(cart_jwt_key_load(&key[1], CART_JWT_RS256, path, NULL, err,
+                         sizeof(err)) == 0, "an RSA key loads");
 
     /* HMAC-SHA256 of the input with the test secret, made by openssl */
     tok = getenv("CART_TEST_HS256_TOKEN");
     if (tok) {
-        ok(cart_jwt_decode(tok, strlen(tok), &jwt) == CART_JWT_OK,
+        ok(cart_jwt_decode(tok, strlen(tok), &jwt, &why) == CART_JWT_OK,
            "an HS256 token decodes");
-        ok(cart_jwt_verify(&jwt, key, 2) == CART_JWT_OK,
+        ok(cart_jwt_verify(&jwt, key, 2, &why) == CART_JWT_OK,
            "and verifies with the HS256 key");
-        ok(cart_jwt_verify(&jwt, &key[1], 1) == CART_JWT_INVALID,
+        ok(cart_jwt_verify(&jwt, &key[1], 1, &why) == CART_JWT_INVALID,
            "but not with the RSA key alone");
-        ok(cart_jwt_subject(&jwt, "device_id", 1700000000, &sub, &len, &exp)
-           == CART_JWT_OK && len == 1 && *sub == 'd', "its subject");
-        ok(cart_jwt_subject(&jwt, "device_id", 99999999999LL, &sub, &len,
-                            &exp) == CART_JWT_INVALID, "expired later");
-        ok(cart_jwt_subject(&jwt, "sub", 1700000000, &sub, &len, &exp)
-           == CART_JWT_INVALID, "no such claim");
+        ok(cart_jwt_claims(&jwt, &device, 1700000000, &sub, &why)
+           == CART_JWT_OK && sub.len == 1 && sub.text[0] == 'd',
+           "its subject");
+        ok(cart_jwt_claims(&jwt, &device, 99999999999LL, &sub, &why)
+           == CART_JWT_INVALID && strcmp(why, "expired") == 0,
+           "expired later");
+        device.subject = "sub";
+        ok(cart_jwt_claims(&jwt, &device, 1700000000, &sub, &why)
+           == CART_JWT_INVALID && strcmp(why, "sub") == 0, "no such claim");
+        device.subject = "device_id";
         jwt.signature[0] ^= 1;
-        ok(cart_jwt_verify(&jwt, key, 2) == CART_JWT_INVALID,
-           "a flipped signature bit");
+        ok(cart_jwt_verify(&jwt, key, 2, &why) == CART_JWT_INVALID
+           && strcmp(why, "signature") == 0, "a flipped signature bit");
         cart_jwt_free(&jwt);
     }
 
+    /* the header: crit, typ, kid (RFC 7515, RFC 8725) */
+    tok = hs256_token("{\"alg\":\"HS256\",\"crit\":[\"exp\"]}",
+                      "{\"device_id\":\"d\",\"exp\":2000000000}", &key[0]);
+    ok(check_token(tok, key, 1, &device, 1700000000, &sub, &why)
+       == CART_JWT_INVALID && strcmp(why, "crit") == 0,
+       "crit names an extension we do not implement: refused");
+
+    tok = hs256_token("{\"alg\":\"HS256\",\"typ\":\"at+jwt\"}",
+                      "{\"device_id\":\"d\",\"exp\":2000000000}", &key[0]);
+    ok(check_token(tok, key, 1, &device, 1700000000, &sub, &why)
+       == CART_JWT_INVALID && strcmp(why, "typ") == 0,
+       "a typ other than JWT: refused");
+
+    tok = hs256_token("{\"alg\":\"HS256\",\"typ\":\"jwt\"}",
+                      "{\"device_id\":\"d\",\"exp\":2000000000}", &key[0]);
+    ok(check_token(tok, key, 1, &device, 1700000000, &sub, &why)
+       == CART_JWT_OK, "typ jwt, in any case: accepted");
+
+    tok = hs256_token("{\"alg\":\"HS256\",\"typ\":\"application/JWT\"}",
+                      "{\"device_id\":\"d\",\"exp\":2000000000}", &key[0]);
+    ok(check_token(tok, key, 1, &device, 1700000000, &sub, &why)
+       == CART_JWT_OK, "typ application/jwt: accepted");
+
+    tok = hs256_token("{\"alg\":\"HS256\",\"kid\":7}",
+                      "{\"device_id\":\"d\",\"exp\":2000000000}", &key[0]);
+    ok(check_token(tok, key, 1, &device, 1700000000, &sub, &why)
+       == CART_JWT_INVALID && strcmp(why, "kid") == 0,
+       "a kid that is not a string: refused");
+
+    /* kid picks the key when keys have names; else every key is tried */
+    snprintf(path, sizeof(path), "%s/hs256.secret", keys);
+    ok(cart_jwt_key_load(&key[2], CART_JWT_HS256, path, "one", err,
+                         sizeof(err)) == 0, "a key with a name");
+    snprintf(path, sizeof(path), "%s/hs256-other.secret", keys);
+    ok(cart_jwt_key_load(&key[3], CART_JWT_HS256, path, "two", err,
+                         sizeof(err)) == 0, "another key with a name");
+
+    tok = hs256_token("{\"alg\":\"HS256\",\"kid\":\"one\"}",
+                      "{\"device_id\":\"d\",\"exp\":2000000000}", &key[2]);
+    ok(check_token(tok, &key[2], 2, &device, 1700000000, &sub, &why)
+       == CART_JWT_OK, "kid one: verified by the key named one");
+
+    tok = hs256_token("{\"alg\":\"HS256\",\"kid\":\"two\"}",
+                      "{\"device_id\":\"d\",\"exp\":2000000000}", &key[2]);
+    ok(check_token(tok, &key[2], 2, &device, 1700000000, &sub, &why)
+       == CART_JWT_INVALID && strcmp(why, "signature") == 0,
+       "kid two, signed by key one: only key two is tried");
+
+    tok = hs256_token("{\"alg\":\"HS256\",\"kid\":\"three\"}",
+                      "{\"device_id\":\"d\",\"exp\":2000000000}", &key[3]);
+    ok(check_token(tok, &key[2], 2, &device, 1700000000, &sub, &why)
+       == CART_JWT_OK, "a kid that no key has: every key is tried");
+
+    /* claims: nbf, iss, aud, an integer subject, claims when present */
+    tok = hs256_token("{\"alg\":\"HS256\"}",
+                      "{\"device_id\":\"d\",\"exp\":2000000000,"
+                      "\"nbf\":1700000100}", &key[0]);
+    ok(check_token(tok, key, 1, &device, 1700000000, &sub, &why)
+       == CART_JWT_INVALID && strcmp(why, "not yet valid") == 0
+       && sub.nbf == 1700000100, "not valid yet, and from when");
+    ok(check_token(tok, key, 1, &device, 1700000099, &sub, &why)
+       == CART_JWT_INVALID, "not valid a second before its nbf");
+    ok(check_token(tok, key, 1, &device, 1700000100, &sub, &why)
+       == CART_JWT_OK, "valid from its nbf on");
+
+    tok = hs256_token("{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
+                      "{\"user_id\":2,\"user_type\":\"customer\","
+                      "\"jti\":\"x\",\"iss\":\"spree\",\"aud\":\"store_api\","
+                      "\"exp\":2000000000}", &key[0]);
+    ok(check_token(tok, key, 1, &spree, 1700000000, &sub, &why)
+       == CART_JWT_OK && strcmp(sub.text, "2") == 0 && sub.len == 1,
+       "a Spree token: the integer user_id");
+
+    tok = hs256_token("{\"alg\":\"HS256\"}",
+                      "{\"user_id\":2,\"iss\":\"spree\","
+                      "\"aud\":[\"admin_api\",\"store_api\"],"
+                      "\"exp\":2000000000}", &key[0]);
+    ok(check_token(tok, key, 1, &spree, 1700000000, &sub, &why)
+       == CART_JWT_OK, "aud as an array that holds the audience; no "
+       "user_type");
+
+    tok = hs256_token("{\"alg\":\"HS256\"}",
+                      "{\"user_id\":2,\"iss\":\"spree\",\"aud\":\"admin_api\","
+                      "\"exp\":2000000000}", &key[0]);
+    ok(check_token(tok, key, 1, &spree, 1700000000, &sub, &why)
+       == CART_JWT_INVALID && strcmp(why, "aud") == 0, "another audience");
+
+    tok = hs256_token("{\"alg\":\"HS256\"}",
+                      "{\"user_id\":2,\"aud\":\"store_api\","
+                      "\"exp\":2000000000}", &key[0]);
+    ok(check_token(tok, key, 1, &spree, 1700000000, &sub, &why)
+       == CART_JWT_INVALID && strcmp(why, "iss") == 0, "no issuer");
+
+    tok = hs256_token("{\"alg\":\"HS256\"}",
+                      "{\"user_id\":2,\"iss\":\"spree\",\"aud\":\"store_api\","
+                      "\"user_type\":\"admin\",\"exp\":2000000000}", &key[0]);
+    ok(check_token(tok, key, 1, &spree, 1700000000, &sub, &why)
+       == CART_JWT_INVALID && strcmp(why, "user_type") == 0,
+       "user_type admin");
+
+    tok = hs256_token("{\"alg\":\"HS256\"}",
+                      "{\"user_id\":\"2\",\"iss\":\"spree\","
+                      "\"aud\":\"store_api\",\"exp\":2000000000}", &key[0]);
+    ok(check_token(tok, key, 1, &spree, 1700000000, &sub, &why)
+       == CART_JWT_INVALID && strcmp(why, "user_id") == 0,
+       "a user_id that is a string");
+
+    tok = hs256_token("{\"alg\":\"HS256\"}",
+                      "{\"user_id\":0,\"iss\":\"spree\","
+                      "\"aud\":\"store_api\",\"exp\":2000000000}", &key[0]);
+    ok(check_token(tok, key, 1, &spree, 1700000000, &sub, &why)
+       == CART_JWT_INVALID, "a user_id of 0");
+
     cart_jwt_key_free(&key[0]);
     cart_jwt_key_free(&key[1]);
+    cart_jwt_key_free(&key[2]);
+    cart_jwt_key_free(&key[3]);
 }
 
 

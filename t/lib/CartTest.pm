@@ -25,6 +25,7 @@ our @EXPORT = qw(
     $KEYS $DATA $DEV_A $DEV_B $DEV_C $DEV_MANY $DEV_OLD %tok %body
     jwt jwt_parts b64url store cartctl http_get firmly_setup slurp
     get_record put_records error_body error_log_text early_in_second
+    stored_cart
 );
 
 our $T = abs_path(dirname(__FILE__) . '/..');
@@ -140,6 +141,16 @@ sub cartctl {
     return if $? == 0;
 
     die "cartctl @args: exit " . ($? >> 8) . ": " . slurp($err);
+}
+
+# a cart's bytes as the store holds them (V2; V1 with '--v1'), by cartctl
+sub stored_cart {
+    my ($device, $domain, @v1) = @_;
+    my $bin = $ENV{TEST_NGINX_CARTCTL} || 'cartctl';
+    my $cart = `$bin --store $ENV{TEST_NGINX_STORE} get cart $device $domain @v1`;
+    die "cartctl get cart $device $domain failed" if $? != 0;
+    chomp $cart;
+    return $cart;
 }
 
 # a fresh store at $dir from NDJSON files
