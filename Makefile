@@ -19,19 +19,23 @@ CART_CFLAGS := -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc
 LIBS        := -ljansson -llmdb -lcrypto -lm -lpthread
 
 MODULE_SRCS := config ngx_http_cart_module.c $(wildcard src/ngx_http_*.[ch]) \
-               src/cart_json.c src/cart_jwt.c src/cart_query.c \
+               src/cart_jwt.c src/cart_query.c \
                $(wildcard src/cart_*.h)
 CARTCTL_SRCS := src/cartctl.c src/cart_record.c src/cart_view.c \
                 src/cart_json.c src/cart_money.c src/cart_time.c
 SHARED_HDRS := $(wildcard src/cart_*.h)
 
-.PHONY: all deps build run test unit fuzz bench clean
+.PHONY: all deps build run test test-real unit fuzz bench clean
 
 all: build
 
-# installs only what is missing, so it is quick and quiet when all is there
-deps:
-	@missing=$$(for p in $(PACKAGES); do \
+# what openresty's Test::Nginx needs besides ours, for make test-real
+PACKAGES_REAL := liblist-moreutils-perl libwww-perl libtext-diff-perl valgrind
+
+# installs only what is missing of $(1), so it is quick and quiet when all
+# is there
+define install
+	@missing=$$(for p in $(1); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	        | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -40,6 +44,10 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	        --no-install-recommends $$missing >/dev/null; \
 	fi
+endef
+
+deps:
+	$(call install,$(PACKAGES))
 
 build: $(MODULE) $(CARTCTL)
 
@@ -84,17 +92,34 @@ $(BUILD)/unit_tests: tests/unit_tests.c $(UNIT_SRCS) $(SHARED_HDRS) | deps
 	$(CC) $(CFLAGS) $(CART_CFLAGS) -o $@ tests/unit_tests.c $(UNIT_SRCS) \
 	    $(LIBS)
 
+# what the suites are told: the nginx, module and cartctl under test
+TEST_ENV    := PATH=$(BUILD):$$PATH TEST_NGINX_BINARY=$(NGINX) \
+               TEST_NGINX_LOAD_MODULES=$(MODULE) TEST_NGINX_CARTCTL=$(CARTCTL)
+
 # Test::Nginx suites (t/), cartctl and nginx -t tests (tests/), unit tests;
 # the project's own Test::Nginx runner serves when the real one is absent
 test: build $(BUILD)/unit_tests
 	@if perl -MTest::Nginx::Socket -e1 2>/dev/null; then runner=; \
 	else runner=$(CURDIR)/t/runner; fi; \
-	PATH=$(BUILD):$$PATH \
 	PERL5LIB=$${runner:+$$runner:}$(CURDIR)/t/lib$${PERL5LIB:+:$$PERL5LIB} \
-	TEST_NGINX_BINARY=$(NGINX) \
-	TEST_NGINX_LOAD_MODULES=$(MODULE) \
-	TEST_NGINX_CARTCTL=$(CARTCTL) \
-	prove -r $(PROVE_FLAGS) tests/ t/
+	$(TEST_ENV) prove -r $(PROVE_FLAGS) tests/ t/
+
+# The t/ suites under openresty's Test::Nginx (installed, or its lib/ in
+# TEST_NGINX_LIB): plain, reloading nginx between blocks (HUP), and under
+# valgrind, failing on any report with a frame of this module's code.
+REAL_ENV    := PERL5LIB=$(if $(TEST_NGINX_LIB),$(TEST_NGINX_LIB):)$(CURDIR)/t/lib \
+               $(TEST_ENV)
+
+test-real: build
+	$(call install,$(PACKAGES_REAL))
+	@$(REAL_ENV) perl -MTest::Nginx::Socket -e1 2>/dev/null || { \
+	    echo "make test-real: openresty's Test::Nginx is not installed" \
+	         "(README: Tests)"; exit 1; }
+	$(REAL_ENV) prove -r $(PROVE_FLAGS) t/
+	$(REAL_ENV) TEST_NGINX_USE_HUP=1 prove -r $(PROVE_FLAGS) t/
+	$(REAL_ENV) TEST_NGINX_USE_VALGRIND=1 prove -r $(PROVE_FLAGS) t/ \
+	    2>$(BUILD)/valgrind.log
+	tests/valgrind-ours $(BUILD)/valgrind.log
 
 fuzz: | deps
 	$(MAKE) -C tests/fuzz

@@ -30,7 +30,6 @@ static char *ngx_http_cart_device_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 static ngx_int_t ngx_http_cart_add_variables(ngx_conf_t *cf);
-static ngx_int_t ngx_http_cart_init(ngx_conf_t *cf);
 static void *ngx_http_cart_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_cart_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_cart_merge_loc_conf(ngx_conf_t *cf, void *parent,
@@ -109,7 +108,7 @@ static ngx_command_t  ngx_http_cart_commands[] = {
 
 static ngx_http_module_t  ngx_http_cart_module_ctx = {
     ngx_http_cart_add_variables,           /* preconfiguration */
-    ngx_http_cart_init,                    /* postconfiguration */
+    NULL,                                  /* postconfiguration */
 
     ngx_http_cart_create_main_conf,        /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -280,13 +279,6 @@ ngx_http_cart_add_variables(ngx_conf_t *cf)
     }
 
     return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_cart_init(ngx_conf_t *cf)
-{
-    return ngx_http_cart_firmly_init();
 }
 
 

@@ -28,11 +28,10 @@ typedef enum {
     NGX_HTTP_CART_ERR_COUNT
 } ngx_http_cart_err_e;
 
+/* an error response: its status and its body, in its API's envelope */
 typedef struct {
     ngx_uint_t                  status;
-    char                       *error;
-    char                       *description;
-    ngx_str_t                   body;        /* built once per process */
+    ngx_str_t                   body;
 } ngx_http_cart_error_t;
 
 typedef struct ngx_http_cart_loc_conf_s  ngx_http_cart_loc_conf_t;

@@ -1,7 +1,4 @@
-#include <jansson.h>
-
 #include "cart_hash.h"
-#include "cart_json.h"
 #include "cart_query.h"
 #include "ngx_http_cart_auth.h"
 #include "ngx_http_cart_firmly.h"
@@ -9,10 +6,10 @@
 #include "ngx_http_cart_store.h"
 
 
-#define NGX_HTTP_UNPROCESSABLE_ENTITY  422
-
+/* {"code":N,"error":"...","description":"..."}, as a literal */
 #define NGX_HTTP_CART_ERROR(status, error, description)                      \
-    { status, error, description, ngx_null_string }
+    { status, ngx_string("{\"code\":" #status ",\"error\":\"" error          \
+                         "\",\"description\":\"" description "\"}") }
 
 #define NGX_HTTP_CART_MISSING_AUTH(status)                                   \
     NGX_HTTP_CART_ERROR(status, "MissingAuthHeader",                         \
@@ -22,55 +19,49 @@
     NGX_HTTP_CART_ERROR(status, "InvalidJWTToken", "The JWT token is invalid")
 
 #define NGX_HTTP_CART_BAD_DOMAIN                                             \
-    NGX_HTTP_CART_ERROR(NGX_HTTP_BAD_REQUEST, "InvalidDomain",               \
+    NGX_HTTP_CART_ERROR(400, "InvalidDomain",                                \
                         "The domain is not a valid domain name")
 
 #define NGX_HTTP_CART_NOT_FOUND                                              \
-    NGX_HTTP_CART_ERROR(NGX_HTTP_NOT_FOUND, "ErrorCartNotFound",             \
-                        "Cart not found")
+    NGX_HTTP_CART_ERROR(404, "ErrorCartNotFound", "Cart not found")
 
 #define NGX_HTTP_CART_UNAVAILABLE(status, description)                       \
     NGX_HTTP_CART_ERROR(status, "ErrorStoreUnavailable", description)
 
 #define NGX_HTTP_CART_UNAVAILABLE_503                                        \
-    NGX_HTTP_CART_UNAVAILABLE(NGX_HTTP_SERVICE_UNAVAILABLE,                   \
-                              "Store temporarily unavailable")
+    NGX_HTTP_CART_UNAVAILABLE(503, "Store temporarily unavailable")
 
 #define NGX_HTTP_CART_METHOD                                                 \
-    NGX_HTTP_CART_ERROR(NGX_HTTP_NOT_ALLOWED, "MethodNotAllowed",            \
+    NGX_HTTP_CART_ERROR(405, "MethodNotAllowed",                             \
                         "Only GET and HEAD are allowed")
 
 #define NGX_HTTP_CART_INTERNAL(description)                                  \
-    NGX_HTTP_CART_ERROR(NGX_HTTP_INTERNAL_SERVER_ERROR,                      \
-                        "InternalServerError", description)
+    NGX_HTTP_CART_ERROR(500, "InternalServerError", description)
 
 
 /* each table follows its page; they disagree, and so do we */
 
 /* page 002 */
 ngx_http_cart_error_t  ngx_http_cart_firmly_v2_errors[] = {
-    NGX_HTTP_CART_MISSING_AUTH(NGX_HTTP_BAD_REQUEST),
-    NGX_HTTP_CART_INVALID_JWT(NGX_HTTP_UNAUTHORIZED),
-    NGX_HTTP_CART_INVALID_JWT(NGX_HTTP_UNAUTHORIZED),
+    NGX_HTTP_CART_MISSING_AUTH(400),
+    NGX_HTTP_CART_INVALID_JWT(401),
+    NGX_HTTP_CART_INVALID_JWT(401),
     NGX_HTTP_CART_BAD_DOMAIN,
-    NGX_HTTP_CART_ERROR(NGX_HTTP_BAD_REQUEST, "InvalidRequest",
-                        "The query string is not valid"),
+    NGX_HTTP_CART_ERROR(400, "InvalidRequest", "The query string is not valid"),
     NGX_HTTP_CART_NOT_FOUND,
-    NGX_HTTP_CART_UNAVAILABLE(NGX_HTTP_UNPROCESSABLE_ENTITY,
-                              "Store service unavailable"),
-    NGX_HTTP_CART_UNAVAILABLE(NGX_HTTP_UNPROCESSABLE_ENTITY,
-                              "Store service unavailable"),
+    NGX_HTTP_CART_UNAVAILABLE(422, "Store service unavailable"),
+    NGX_HTTP_CART_UNAVAILABLE(422, "Store service unavailable"),
     NGX_HTTP_CART_METHOD,
     NGX_HTTP_CART_INTERNAL("Internal server error")
 };
 
 /* page 004: authentication failures are 400s, unavailability a 503 */
 ngx_http_cart_error_t  ngx_http_cart_firmly_v1_errors[] = {
-    NGX_HTTP_CART_MISSING_AUTH(NGX_HTTP_BAD_REQUEST),
-    NGX_HTTP_CART_INVALID_JWT(NGX_HTTP_BAD_REQUEST),
-    NGX_HTTP_CART_INVALID_JWT(NGX_HTTP_BAD_REQUEST),
+    NGX_HTTP_CART_MISSING_AUTH(400),
+    NGX_HTTP_CART_INVALID_JWT(400),
+    NGX_HTTP_CART_INVALID_JWT(400),
     NGX_HTTP_CART_BAD_DOMAIN,
-    NGX_HTTP_CART_ERROR(NGX_HTTP_BAD_REQUEST, "InvalidRequest",
+    NGX_HTTP_CART_ERROR(400, "InvalidRequest",
                         "fast_mode must be true or false"),
     NGX_HTTP_CART_NOT_FOUND,
     NGX_HTTP_CART_UNAVAILABLE_503,
@@ -81,14 +72,13 @@ ngx_http_cart_error_t  ngx_http_cart_firmly_v1_errors[] = {
 
 /* page 000: every authentication failure is a 401, in three words */
 ngx_http_cart_error_t  ngx_http_cart_firmly_active_errors[] = {
-    NGX_HTTP_CART_ERROR(NGX_HTTP_UNAUTHORIZED, "MissingAuthHeader",
+    NGX_HTTP_CART_ERROR(401, "MissingAuthHeader",
                         "x-firmly-authorization header is missing or "
                         "invalid"),
-    NGX_HTTP_CART_ERROR(NGX_HTTP_UNAUTHORIZED, "InvalidToken",
-                        "JWT token is invalid"),
-    NGX_HTTP_CART_INVALID_JWT(NGX_HTTP_UNAUTHORIZED),
+    NGX_HTTP_CART_ERROR(401, "InvalidToken", "JWT token is invalid"),
+    NGX_HTTP_CART_INVALID_JWT(401),
     NGX_HTTP_CART_BAD_DOMAIN,
-    NGX_HTTP_CART_ERROR(NGX_HTTP_BAD_REQUEST, "InvalidRequest",
+    NGX_HTTP_CART_ERROR(400, "InvalidRequest",
                         "excludes lists at most 256 domains"),
     NGX_HTTP_CART_NOT_FOUND,
     NGX_HTTP_CART_UNAVAILABLE_503,
@@ -98,30 +88,24 @@ ngx_http_cart_error_t  ngx_http_cart_firmly_active_errors[] = {
 };
 
 /* page 001: "Unauthorized" for any authentication failure, 500 else */
-ngx_http_cart_error_t  ngx_http_cart_firmly_domains_errors[] = {
-    NGX_HTTP_CART_ERROR(NGX_HTTP_UNAUTHORIZED, "Unauthorized",
-                        "Invalid or missing device authentication"),
-    NGX_HTTP_CART_ERROR(NGX_HTTP_UNAUTHORIZED, "Unauthorized",
-                        "Invalid or missing device authentication"),
-    NGX_HTTP_CART_ERROR(NGX_HTTP_UNAUTHORIZED, "Unauthorized",
-                        "Invalid or missing device authentication"),
-    NGX_HTTP_CART_BAD_DOMAIN,
-    NGX_HTTP_CART_ERROR(NGX_HTTP_BAD_REQUEST, "InvalidRequest",
-                        "The query string is not valid"),
-    NGX_HTTP_CART_NOT_FOUND,
-    NGX_HTTP_CART_INTERNAL("Server error occurred while fetching domains"),
-    NGX_HTTP_CART_INTERNAL("Server error occurred while fetching domains"),
-    NGX_HTTP_CART_METHOD,
+#define NGX_HTTP_CART_DOMAINS_UNAUTHORIZED                                   \
+    NGX_HTTP_CART_ERROR(401, "Unauthorized",                                 \
+                        "Invalid or missing device authentication")
+
+#define NGX_HTTP_CART_DOMAINS_FAILED                                         \
     NGX_HTTP_CART_INTERNAL("Server error occurred while fetching domains")
-};
 
-
-static ngx_http_cart_error_t  *ngx_http_cart_firmly_error_sets[] = {
-    ngx_http_cart_firmly_v2_errors,
-    ngx_http_cart_firmly_v1_errors,
-    ngx_http_cart_firmly_active_errors,
-    ngx_http_cart_firmly_domains_errors,
-    NULL
+ngx_http_cart_error_t  ngx_http_cart_firmly_domains_errors[] = {
+    NGX_HTTP_CART_DOMAINS_UNAUTHORIZED,
+    NGX_HTTP_CART_DOMAINS_UNAUTHORIZED,
+    NGX_HTTP_CART_DOMAINS_UNAUTHORIZED,
+    NGX_HTTP_CART_BAD_DOMAIN,
+    NGX_HTTP_CART_ERROR(400, "InvalidRequest", "The query string is not valid"),
+    NGX_HTTP_CART_NOT_FOUND,
+    NGX_HTTP_CART_DOMAINS_FAILED,
+    NGX_HTTP_CART_DOMAINS_FAILED,
+    NGX_HTTP_CART_METHOD,
+    NGX_HTTP_CART_DOMAINS_FAILED
 };
 
 
@@ -140,57 +124,6 @@ typedef struct {
     int64_t                  now;
     ngx_uint_t               with_carts;   /* or only their domains */
 } ngx_http_cart_active_ctx_t;
-
-
-/* {"code":N,"error":"...","description":"..."}, made with jansson */
-static ngx_int_t
-ngx_http_cart_firmly_error_body(ngx_http_cart_error_t *error)
-{
-    char    *s;
-    size_t   len;
-    json_t  *json;
-
-    json = json_pack("{s:I, s:s, s:s}", "code", (json_int_t) error->status,
-                     "error", error->error, "description", error->description);
-    if (json == NULL) {
-        return NGX_ERROR;
-    }
-
-    s = cart_json_dump(json, &len);
-    json_decref(json);
-
-    if (s == NULL) {
-        return NGX_ERROR;
-    }
-
-    /* constant for the life of the process: never freed */
-    error->body.data = (u_char *) s;
-    error->body.len = len;
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_http_cart_firmly_init(void)
-{
-    ngx_uint_t              i, j;
-    ngx_http_cart_error_t  *set;
-
-    for (i = 0; ngx_http_cart_firmly_error_sets[i]; i++) {
-        set = ngx_http_cart_firmly_error_sets[i];
-
-        for (j = 0; j < NGX_HTTP_CART_ERR_COUNT; j++) {
-            if (set[j].body.data == NULL
-                && ngx_http_cart_firmly_error_body(&set[j]) != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-        }
-    }
-
-    return NGX_OK;
-}
 
 
 static int64_t

@@ -18,9 +18,6 @@ extern ngx_http_cart_error_t  ngx_http_cart_firmly_v1_errors[];
 extern ngx_http_cart_error_t  ngx_http_cart_firmly_active_errors[];
 extern ngx_http_cart_error_t  ngx_http_cart_firmly_domains_errors[];
 
-/* builds the error bodies, once per process */
-ngx_int_t ngx_http_cart_firmly_init(void);
-
 /* GET /api/v2/domains/{domain}/cart */
 ngx_int_t ngx_http_cart_firmly_cart_v2(ngx_http_request_t *r,
     ngx_http_cart_loc_conf_t *conf);

@@ -233,17 +233,23 @@ location = /plain { return 200 'plain'; }"
 --- init
 my $data = "$ENV{TEST_NGINX_FAULT_STORE}/data.mdb";
 my $whole = CartTest::slurp($data);
-CartTest::early_in_second();
-Test::More::like(scalar CartTest::http_get($::V2, @::AUTH), qr/^200 /,
-                 "TEST 7 - 200, and the file looked at this second");
-truncate $data, 8192 or die "truncate: $!";
-Test::More::is(scalar CartTest::http_get($::V2, @::AUTH),
-               "422 $::body{v2_unavailable}",
-               'TEST 7 - 422 from the read that faulted');
-Test::More::is(scalar CartTest::http_get('/plain'), '200 plain',
-               'TEST 7 - the same worker answers');
-::put_back($data, $whole);
-Time::HiRes::sleep(1.1);
+
+# the two requests must fall in one second; a slow worker (valgrind) may
+# need another try
+for my $try (1 .. 5) {
+    CartTest::early_in_second();
+    Test::More::like(scalar CartTest::http_get($::V2, @::AUTH), qr/^200 /,
+                     "TEST 7 - 200, and the file looked at this second");
+    truncate $data, 8192 or die "truncate: $!";
+    Test::More::is(scalar CartTest::http_get($::V2, @::AUTH),
+                   "422 $::body{v2_unavailable}",
+                   'TEST 7 - 422 from the read that faulted');
+    Test::More::is(scalar CartTest::http_get('/plain'), '200 plain',
+                   'TEST 7 - the same worker answers');
+    ::put_back($data, $whole);
+    Time::HiRes::sleep(1.1);
+    last if CartTest::error_log_text() =~ /SIGBUS at/;
+}
 --- request
 GET /api/v2/domains/staging.luma.gift/cart
 --- more_headers eval
