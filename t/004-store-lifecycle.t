@@ -79,6 +79,18 @@ sub all_unavailable {
     }
 }
 
+# nginx started on a bad store: its worker answers "store unavailable" and
+# is the same process a while later
+sub stays_up {
+    my $test = shift;
+    my $pid = http_get('/pid');
+
+    all_unavailable($test);
+    Time::HiRes::sleep(1.5);
+    all_unavailable("$test, later");
+    Test::More::is(scalar http_get('/pid'), $pid, "$test - the same worker");
+}
+
 # a data file put back as it was, in place (the same inode)
 sub put_back {
     my ($file, $bytes) = @_;
@@ -325,12 +337,7 @@ cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
 "include $ENV{TEST_NGINX_API_CONF};
 location = /pid { return 200 \$pid; }"
 --- init
-my $pid = CartTest::http_get('/pid');
-::all_unavailable('TEST 10');
-Time::HiRes::sleep(1.5);
-::all_unavailable('TEST 10, later');
-Test::More::is(scalar CartTest::http_get('/pid'), $pid,
-               'TEST 10 - the same worker');
+::stays_up('TEST 10');
 my @starts = CartTest::error_log_text() =~ /start worker process \d+/g;
 Test::More::is(scalar @starts, 1, 'TEST 10 - one worker started');
 --- request
@@ -353,12 +360,7 @@ cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
 "include $ENV{TEST_NGINX_API_CONF};
 location = /pid { return 200 \$pid; }"
 --- init
-my $pid = CartTest::http_get('/pid');
-::all_unavailable('TEST 11');
-Time::HiRes::sleep(1.5);
-::all_unavailable('TEST 11, later');
-Test::More::is(scalar CartTest::http_get('/pid'), $pid,
-               'TEST 11 - the same worker');
+::stays_up('TEST 11');
 --- request
 GET /api/v2/domains/staging.luma.gift/cart
 --- more_headers eval
@@ -379,12 +381,7 @@ cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
 "include $ENV{TEST_NGINX_API_CONF};
 location = /pid { return 200 \$pid; }"
 --- init
-my $pid = CartTest::http_get('/pid');
-::all_unavailable('TEST 12');
-Time::HiRes::sleep(1.5);
-::all_unavailable('TEST 12, later');
-Test::More::is(scalar CartTest::http_get('/pid'), $pid,
-               'TEST 12 - the same worker');
+::stays_up('TEST 12');
 --- request
 GET /api/v2/domains/staging.luma.gift/cart
 --- more_headers eval
