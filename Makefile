@@ -19,10 +19,11 @@ CART_CFLAGS := -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc
 LIBS        := -ljansson -llmdb -lcrypto -lm -lpthread
 
 MODULE_SRCS := config ngx_http_cart_module.c $(wildcard src/ngx_http_*.[ch]) \
-               src/cart_jwt.c src/cart_query.c \
+               src/cart_jwt.c src/cart_query.c src/cart_store_layout.c \
                $(wildcard src/cart_*.h)
-CARTCTL_SRCS := src/cartctl.c src/cart_record.c src/cart_view.c \
-                src/cart_json.c src/cart_money.c src/cart_time.c
+CARTCTL_SRCS := src/cartctl.c src/cartctl_import.c src/cartctl_store.c \
+                src/cart_record.c src/cart_view.c src/cart_json.c \
+                src/cart_money.c src/cart_time.c src/cart_store_layout.c
 SHARED_HDRS := $(wildcard src/cart_*.h)
 
 .PHONY: all deps build run test test-real unit fuzz bench clean
@@ -66,7 +67,7 @@ $(MODULE): $(MODULE_SRCS) | deps
 	cp $(BUILD)/nginx-src/objs/ngx_http_cart_module.so $@
 
 # jemalloc: import is allocation-bound (jansson), see bench/RESULTS.md
-$(CARTCTL): $(CARTCTL_SRCS) $(SHARED_HDRS) | deps
+$(CARTCTL): $(CARTCTL_SRCS) $(SHARED_HDRS) src/cartctl.h | deps
 	mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) $(CART_CFLAGS) -o $@ $(CARTCTL_SRCS) $(LIBS) -ljemalloc
 
@@ -85,7 +86,7 @@ unit: $(BUILD)/unit_tests
 
 UNIT_SRCS   := src/cart_record.c src/cart_view.c src/cart_json.c \
                src/cart_money.c src/cart_time.c src/cart_jwt.c \
-               src/cart_query.c
+               src/cart_query.c src/cart_store_layout.c
 
 $(BUILD)/unit_tests: tests/unit_tests.c $(UNIT_SRCS) $(SHARED_HDRS) | deps
 	mkdir -p $(BUILD)

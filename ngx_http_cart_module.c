@@ -2,9 +2,10 @@
  * ngx_http_cart_module: shopping-cart read APIs served from an LMDB store.
  *
  * This file is the table of contents: directives, configuration, worker
- * start and stop, and the content handler that hands a request to its
- * route.  The routes are in src/ngx_http_cart_firmly.c; store access,
- * authentication and responses have a file each under src/.
+ * start and stop, and the content handler that identifies a request by its
+ * API's scheme and hands it to its route.  Each API (its routes, its
+ * authentication, its errors) is a file of its own under src/, beside
+ * store access, authentication mechanisms and responses.
  */
 
 #include <ngx_config.h>
@@ -18,16 +19,34 @@
 #include "ngx_http_cart_store.h"
 
 
+/* a directive a location needs, and how to tell it is missing */
+typedef struct {
+    ngx_uint_t                  need;       /* NGX_HTTP_CART_NEEDS_* */
+    char                       *directive;  /* as nginx -t names it */
+    ngx_uint_t                (*missing)(ngx_conf_t *cf,
+                                         ngx_http_cart_loc_conf_t *conf);
+} ngx_http_cart_need_t;
+
+
 static ngx_int_t ngx_http_cart_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cart_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
+static char *ngx_http_cart_store_path(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_cart_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cart_device_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cart_device_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+static ngx_uint_t ngx_http_cart_missing_store(ngx_conf_t *cf,
+    ngx_http_cart_loc_conf_t *conf);
+static ngx_uint_t ngx_http_cart_missing_domain(ngx_conf_t *cf,
+    ngx_http_cart_loc_conf_t *conf);
+static ngx_uint_t ngx_http_cart_missing_device_auth(ngx_conf_t *cf,
+    ngx_http_cart_loc_conf_t *conf);
 
 static ngx_int_t ngx_http_cart_add_variables(ngx_conf_t *cf);
 static void *ngx_http_cart_create_main_conf(ngx_conf_t *cf);
@@ -38,23 +57,26 @@ static ngx_int_t ngx_http_cart_init_process(ngx_cycle_t *cycle);
 static void ngx_http_cart_exit_process(ngx_cycle_t *cycle);
 
 
-/* the values of "cart_api" */
-static ngx_http_cart_route_t  ngx_http_cart_routes[] = {
+/* the values of "cart_api": each API's route table */
+static ngx_http_cart_route_t  *ngx_http_cart_apis[] = {
+    ngx_http_cart_firmly_routes,
+    NULL
+};
 
-    { ngx_string("firmly_cart_v2"), ngx_http_cart_firmly_cart_v2,
-      NGX_HTTP_CART_ROUTE_DOMAIN, ngx_http_cart_firmly_v2_errors },
 
-    { ngx_string("firmly_cart_v1"), ngx_http_cart_firmly_cart_v1,
-      NGX_HTTP_CART_ROUTE_DOMAIN, ngx_http_cart_firmly_v1_errors },
+static ngx_http_cart_need_t  ngx_http_cart_needs[] = {
 
-    { ngx_string("firmly_active_carts"), ngx_http_cart_firmly_active_carts,
-      0, ngx_http_cart_firmly_active_errors },
+    { NGX_HTTP_CART_NEEDS_STORE, "\"cart_store\" in the http block",
+      ngx_http_cart_missing_store },
 
-    { ngx_string("firmly_active_domains"),
-      ngx_http_cart_firmly_active_domains,
-      0, ngx_http_cart_firmly_domains_errors },
+    { NGX_HTTP_CART_NEEDS_DOMAIN, "\"cart_domain\"",
+      ngx_http_cart_missing_domain },
 
-    { ngx_null_string, NULL, 0, NULL }
+    { NGX_HTTP_CART_NEEDS_DEVICE_AUTH,
+      "\"cart_device_jwt_key\" or \"cart_device_secret\"",
+      ngx_http_cart_missing_device_auth },
+
+    { 0, NULL, NULL }
 };
 
 
@@ -62,7 +84,7 @@ static ngx_command_t  ngx_http_cart_commands[] = {
 
     { ngx_string("cart_store"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_http_cart_store_path,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cart_main_conf_t, store),
       NULL },
@@ -149,30 +171,70 @@ static ngx_http_variable_t  ngx_http_cart_vars[] = {
 };
 
 
+/*
+ * Every route: GET and HEAD only, the body discarded, the request
+ * identified by its API's scheme, then the route; an error anywhere is
+ * answered in the API's words, a 500 too.
+ */
 static ngx_int_t
 ngx_http_cart_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                  rc;
+    ngx_int_t                  rc, err;
+    ngx_http_cart_ctx_t       *ctx;
+    ngx_http_cart_route_t     *route;
     ngx_http_cart_loc_conf_t  *clcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_cart_module);
-
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        return ngx_http_cart_send_error(r,
-                                &clcf->route->errors[NGX_HTTP_CART_ERR_METHOD]);
-    }
+    route = clcf->route;
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    return clcf->route->handler(r, clcf);
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        err = NGX_HTTP_CART_ERR_METHOD;
+        goto failed;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_cart_ctx_t));
+    if (ctx == NULL) {
+        err = NGX_HTTP_CART_ERR_INTERNAL;
+        goto failed;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_cart_module);
+
+    err = route->api->identify(r, clcf, ctx);
+    if (err != NGX_HTTP_CART_ERR_NONE) {
+        goto failed;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "cart: route \"%V\" for \"%V\"", &route->name,
+                   &ctx->device_id);
+
+    rc = route->handler(r, clcf, ctx);
+
+    if (rc != NGX_HTTP_INTERNAL_SERVER_ERROR || r->header_sent) {
+        return rc;
+    }
+
+    /* what was made of the answer so far goes; the API's 500 is sent */
+    r->headers_out.headers.part.nelts = 0;
+    r->headers_out.headers.last = &r->headers_out.headers.part;
+    r->headers_out.etag = NULL;
+
+    err = NGX_HTTP_CART_ERR_INTERNAL;
+
+failed:
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "cart: route \"%V\" answers error %i", &route->name, err);
+
+    rc = ngx_http_cart_send_error(r, route->api->style, &route->errors[err]);
+
+    return (rc == NGX_HTTP_INTERNAL_SERVER_ERROR) ? NGX_ERROR : rc;
 }
 
 
@@ -207,13 +269,34 @@ ngx_http_cart_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 }
 
 
+/* "cart_store path": relative to nginx's prefix, resolved now */
+static char *
+ngx_http_cart_store_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cart_main_conf_t *cmcf = conf;
+
+    char  *rv;
+
+    rv = ngx_conf_set_str_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &cmcf->store, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static char *
 ngx_http_cart_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cart_loc_conf_t *clcf = conf;
 
-    ngx_str_t                 *value;
-    ngx_http_cart_route_t     *route;
+    ngx_str_t                  *value;
+    ngx_http_cart_route_t     *route, **api;
     ngx_http_core_loc_conf_t  *core;
 
     if (clcf->route) {
@@ -222,26 +305,27 @@ ngx_http_cart_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    for (route = ngx_http_cart_routes; route->name.len; route++) {
-        if (route->name.len == value[1].len
-            && ngx_strncmp(route->name.data, value[1].data, value[1].len) == 0)
-        {
-            break;
+    for (api = ngx_http_cart_apis; *api; api++) {
+        for (route = *api; route->name.len; route++) {
+            if (route->name.len == value[1].len
+                && ngx_strncmp(route->name.data, value[1].data, value[1].len)
+                   == 0)
+            {
+                clcf->route = route;
+
+                core = ngx_http_conf_get_module_loc_conf(cf,
+                                                         ngx_http_core_module);
+                core->handler = ngx_http_cart_handler;
+
+                return NGX_CONF_OK;
+            }
         }
     }
 
-    if (route->name.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "unknown cart_api \"%V\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "unknown cart_api \"%V\"",
+                       &value[1]);
 
-    clcf->route = route;
-
-    core = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    core->handler = ngx_http_cart_handler;
-
-    return NGX_CONF_OK;
+    return NGX_CONF_ERROR;
 }
 
 
@@ -260,6 +344,32 @@ ngx_http_cart_device_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_cart_loc_conf_t *clcf = conf;
 
     return ngx_http_cart_auth_add_secret(cf, &clcf->device_secrets);
+}
+
+
+static ngx_uint_t
+ngx_http_cart_missing_store(ngx_conf_t *cf, ngx_http_cart_loc_conf_t *conf)
+{
+    ngx_http_cart_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cart_module);
+
+    return cmcf->store.len == 0;
+}
+
+
+static ngx_uint_t
+ngx_http_cart_missing_domain(ngx_conf_t *cf, ngx_http_cart_loc_conf_t *conf)
+{
+    return conf->domain == NULL;
+}
+
+
+static ngx_uint_t
+ngx_http_cart_missing_device_auth(ngx_conf_t *cf,
+    ngx_http_cart_loc_conf_t *conf)
+{
+    return conf->device_jwt.keys == NULL && conf->device_secrets == NULL;
 }
 
 
@@ -317,10 +427,12 @@ ngx_http_cart_create_loc_conf(ngx_conf_t *cf)
      *
      *     conf->route = NULL;
      *     conf->domain = NULL;
-     *     conf->device_jwt = { NULL, { NULL, ... } };
+     *     conf->device_jwt.policy = { NULL, ... };
      *     conf->device_claim = { 0, NULL };
-     *     conf->device_secrets = NULL;
      */
+
+    conf->device_jwt.keys = NGX_CONF_UNSET_PTR;
+    conf->device_secrets = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -332,17 +444,14 @@ ngx_http_cart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_cart_loc_conf_t *prev = parent;
     ngx_http_cart_loc_conf_t *conf = child;
 
-    ngx_http_cart_main_conf_t  *cmcf;
+    ngx_uint_t             needs;
+    ngx_http_cart_need_t  *need;
 
     /* keys and secrets set on a level replace the ones above */
-    if (conf->device_jwt.keys == NULL) {
-        conf->device_jwt.keys = prev->device_jwt.keys;
-    }
-
-    if (conf->device_secrets == NULL) {
-        conf->device_secrets = prev->device_secrets;
-    }
-
+    ngx_conf_merge_ptr_value(conf->device_jwt.keys, prev->device_jwt.keys,
+                             NULL);
+    ngx_conf_merge_ptr_value(conf->device_secrets, prev->device_secrets,
+                             NULL);
     ngx_conf_merge_str_value(conf->device_claim, prev->device_claim,
                              "device_id");
 
@@ -352,29 +461,15 @@ ngx_http_cart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_OK;
     }
 
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cart_module);
+    needs = conf->route->needs | conf->route->api->needs;
 
-    if (cmcf->store.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"cart_api %V\" needs \"cart_store\" in the http "
-                           "block", &conf->route->name);
-        return NGX_CONF_ERROR;
-    }
-
-    if ((conf->route->flags & NGX_HTTP_CART_ROUTE_DOMAIN)
-        && conf->domain == NULL)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"cart_api %V\" needs \"cart_domain\"",
-                           &conf->route->name);
-        return NGX_CONF_ERROR;
-    }
-
-    if (conf->device_jwt.keys == NULL && conf->device_secrets == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"cart_api %V\" needs \"cart_device_jwt_key\" "
-                           "or \"cart_device_secret\"", &conf->route->name);
-        return NGX_CONF_ERROR;
+    for (need = ngx_http_cart_needs; need->need; need++) {
+        if ((needs & need->need) && need->missing(cf, conf)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"cart_api %V\" needs %s",
+                               &conf->route->name, need->directive);
+            return NGX_CONF_ERROR;
+        }
     }
 
     return NGX_CONF_OK;
@@ -384,7 +479,6 @@ ngx_http_cart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static ngx_int_t
 ngx_http_cart_init_process(ngx_cycle_t *cycle)
 {
-    ngx_str_t                   path;
     ngx_http_cart_main_conf_t  *cmcf;
 
     cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_cart_module);
@@ -397,13 +491,7 @@ ngx_http_cart_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    path = cmcf->store;
-
-    if (ngx_get_full_name(cycle->pool, &cycle->prefix, &path) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_cart_store_init_worker(cycle, &path);
+    return ngx_http_cart_store_init_worker(cycle, &cmcf->store);
 }
 
 

@@ -17,18 +17,32 @@
 #include <string.h>
 
 
-#define CART_LAYOUT_VERSION        2
+#define CART_LAYOUT_VERSION        3
 
 #define CART_MAX_DBS               16
 
+/*
+ * The databases, by their index in cart_dbs[] (cart_layout.c), where each
+ * has its name and LMDB flags: the module and cartctl open them from that
+ * one table.
+ */
+typedef enum {
+    CART_DB_META = 0,
+    CART_DB_DOMAINS,
+    CART_DB_CARTS,
+    CART_DB_SPREE_CARTS,
+    CART_DB_SPREE_CREATED,
+    CART_DB_SPREE_IDS,
+    CART_DB_SPREE_KEYS,
+    CART_DB_COUNT
+} cart_db_e;
+
 /* "meta": key "layout" -> uint32_t CART_LAYOUT_VERSION */
-#define CART_DB_META               "meta"
 #define CART_META_LAYOUT_KEY       "layout"
 
-/* "domains": key = domain (lowercase) -> cart_domain_rec_t + data */
-#define CART_DB_DOMAINS            "domains"
-
 /*
+ * "domains": key = domain (lowercase) -> cart_domain_rec_t + data
+ *
  * "carts": key = device id, NUL -> cart_device_rec_t (the device session),
  * and key = device id, NUL, domain -> cart_cart_rec_t + data.  A device's
  * session and its carts are one contiguous key range ("device id" NUL),
@@ -36,19 +50,40 @@
  * database of devices cost a second search per request (layout 1; about
  * 9% of the throughput of a store of 1M carts, bench/RESULTS.md).
  */
-#define CART_DB_CARTS              "carts"
 
 /*
- * Reserved for Spree customer carts (the Store API v3 route), so that
- * a store written today keeps working when they land:
- *   "spree_carts":   store id, NUL, customer id, NUL, cart id -> cart
- *   "spree_updated": store id, NUL, customer id, NUL, be64 updated_at,
- *                    cart id -> empty  (sorted listing, counted range)
- *   "spree_created": the same by created_at.
+ * Spree Store API carts (layout 3), for the listing of a customer's
+ * incomplete carts in one store: in updated_at or created_at order, either
+ * way, a page at a time, with the count of them all.
+ *
+ * "spree_carts": key = store, NUL, be64 user id, state, be64 updated_at,
+ *   cart id -> cart_spree_rec_t + the cart's JSON + its member table.
+ *   A customer's incomplete carts (state 0) in a store are one key range
+ *   in updated_at order (then id): a page is a cursor walk, forward or
+ *   backward.  Completed carts (orders, state 1) follow, never listed;
+ *   guest carts have user 0, which no token names.
+ *
+ * "spree_created" (MDB_DUPSORT): key = store, NUL, be64 user id ->
+ *   duplicates be64 created_at, be64 updated_at, cart id: the same carts
+ *   (incomplete only) in created_at order, each naming its key in
+ *   spree_carts; mdb_cursor_count() of the key is the listing's count, in
+ *   O(1), without walking anyone's carts.
+ *
+ * "spree_ids": key = store, NUL, cart id -> cart_spree_loc_t: where a
+ *   cart is, so that the writer replaces or removes it by its id (also when
+ *   its user or timestamps change).
+ *
+ * "spree_keys": key = store, NUL, publishable key -> cart_spree_key_rec_t.
+ *
+ * Timestamps in keys are microseconds since the epoch, offset by 2^63 and
+ * big-endian, so that keys sort as the times do.
  */
-#define CART_DB_SPREE_CARTS        "spree_carts"
-#define CART_DB_SPREE_UPDATED      "spree_updated"
-#define CART_DB_SPREE_CREATED      "spree_created"
+#define CART_SPREE_STORE_MAX_LEN   64
+#define CART_SPREE_ID_MAX_LEN      64
+#define CART_SPREE_TOKEN_MAX_LEN   128
+
+#define CART_SPREE_INCOMPLETE      0
+#define CART_SPREE_COMPLETED       1
 
 #define CART_DOMAIN_MAX_LEN        253
 #define CART_DEVICE_ID_MAX_LEN     256
@@ -57,6 +92,9 @@
 #define CART_DOMAIN_MAGIC          0x4d4f4443  /* "CDOM" */
 #define CART_DEVICE_MAGIC          0x56454443  /* "CDEV" */
 #define CART_CART_MAGIC            0x54524143  /* "CART" */
+#define CART_SPREE_MAGIC           0x43525053  /* "SPRC" */
+#define CART_SPREE_LOC_MAGIC       0x4c525053  /* "SPRL" */
+#define CART_SPREE_KEY_MAGIC       0x4b525053  /* "SPRK" */
 
 #define CART_DOMAIN_AVAILABLE      0x1
 
@@ -97,6 +135,52 @@ typedef struct {
     uint32_t  v2_len;
     uint32_t  v1_len;
 } cart_cart_rec_t;
+
+
+/*
+ * A Spree cart, followed by its JSON (one element of the page's "data", as
+ * Spree serializes it) and its member table: members cart_spree_member_t,
+ * one for each top-level member in order, so that "fields" can splice
+ * members without parsing the JSON.
+ */
+typedef struct {
+    uint32_t  magic;
+    uint32_t  members;
+    uint64_t  user_id;              /* 0: a guest */
+    int64_t   created_at_us;
+    int64_t   updated_at_us;
+    int64_t   completed_at_us;      /* 0: not completed */
+    uint64_t  etag;                 /* of the JSON */
+    uint32_t  json_len;
+    uint32_t  reserved;
+} cart_spree_rec_t;
+
+#define CART_SPREE_ASSOCIATION     0x1     /* kept by fields or expand only */
+
+/* "name":value at json[start .. end), the name's bytes at start + 1 */
+typedef struct {
+    uint32_t  start;
+    uint32_t  end;
+    uint16_t  name_len;
+    uint16_t  flags;
+} cart_spree_member_t;
+
+/* where a Spree cart is: the parts of its spree_carts key */
+typedef struct {
+    uint32_t  magic;
+    uint32_t  state;                /* CART_SPREE_INCOMPLETE, _COMPLETED */
+    uint64_t  user_id;
+    int64_t   created_at_us;
+    int64_t   updated_at_us;
+} cart_spree_loc_t;
+
+/* a publishable API key of a store */
+#define CART_SPREE_KEY_REVOKED     0x1
+
+typedef struct {
+    uint32_t  magic;
+    uint32_t  flags;
+} cart_spree_key_rec_t;
 
 
 /*

@@ -9,9 +9,6 @@
 #include "cart_view.h"
 
 
-static const char  *cart_kinds[] = { "domain", "device", "cart", NULL };
-
-
 static int
 cart_fail(char *err, size_t err_len, const char *field, const char *reason)
 {
@@ -130,6 +127,21 @@ cart_device_field(json_t *line, cart_record_t *rec, char *err,
     memcpy(rec->device_id, s, rec->device_id_len + 1);
 
     return 0;
+}
+
+
+static void
+cart_need(cart_record_t *rec, cart_db_e db, const void *key, size_t len,
+    size_t name_len, const char *missing)
+{
+    cart_need_t  *need;
+
+    need = &rec->needs[rec->nneeds++];
+    need->db = db;
+    memcpy(need->key, key, len);
+    need->key_len = len;
+    need->name_len = name_len;
+    need->missing = missing;
 }
 
 
@@ -316,6 +328,14 @@ cart_cart_record(json_t *line, cart_record_t *rec, char *err,
         return 0;
     }
 
+    /* its domain, and its device's session: the device id and a NUL */
+    cart_need(rec, CART_DB_DOMAINS, rec->domain, rec->domain_len,
+              rec->domain_len, "domain: unknown domain \"%.*s\" (import "
+              "its domain record first)");
+    cart_need(rec, CART_DB_CARTS, rec->device_id, rec->device_id_len + 1,
+              rec->device_id_len, "device_id: unknown device \"%.*s\" "
+              "(import its device record first)");
+
     memset(&hdr, 0, sizeof(cart_cart_rec_t));
     hdr.magic = CART_CART_MAGIC;
 
@@ -364,7 +384,6 @@ int
 cart_record_from_json(json_t *line, cart_record_t *rec, char *err,
     size_t err_len)
 {
-    int          i;
     json_t      *v;
     const char  *kind;
 
@@ -379,18 +398,12 @@ cart_record_from_json(json_t *line, cart_record_t *rec, char *err,
         return -1;
     }
 
-    for (i = 0; cart_kinds[i]; i++) {
-        if (strcmp(cart_kinds[i], kind) == 0) {
-            break;
-        }
-    }
+    rec->kind = cart_kind(kind);
 
-    if (cart_kinds[i] == NULL) {
+    if (rec->kind == NULL) {
         return cart_fail(err, err_len, "kind",
                          "must be \"domain\", \"device\" or \"cart\"");
     }
-
-    rec->kind = (cart_kind_e) i;
 
     v = json_object_get(line, "deleted");
     if (v && !json_is_boolean(v)) {
@@ -399,17 +412,7 @@ cart_record_from_json(json_t *line, cart_record_t *rec, char *err,
 
     rec->deleted = json_is_true(v);
 
-    switch (rec->kind) {
-
-    case CART_KIND_DOMAIN:
-        return cart_domain_record(line, rec, err, err_len);
-
-    case CART_KIND_DEVICE:
-        return cart_device_record(line, rec, err, err_len);
-
-    default:
-        return cart_cart_record(line, rec, err, err_len);
-    }
+    return rec->kind->parse(line, rec, err, err_len);
 }
 
 
@@ -432,68 +435,228 @@ cart_time_json(int64_t ms)
 }
 
 
-json_t *
-cart_record_to_json(cart_kind_e kind, const void *key, size_t key_len,
-    const void *value, size_t value_len)
+static json_t *
+cart_domain_json(const void *key, size_t key_len, const void *value,
+    size_t value_len)
 {
-    json_t             *cart;
-    const char         *p, *nul;
-    cart_cart_rec_t     c;
-    cart_device_rec_t   dev;
+    const char         *p;
     cart_domain_rec_t   dom;
 
-    switch (kind) {
-
-    case CART_KIND_DOMAIN:
-        if (cart_domain_rec_read(value, value_len, &dom) != 0) {
-            return NULL;
-        }
-
-        p = (const char *) value + sizeof(dom);
-
-        return json_pack("{s:s, s:s%, s:s%, s:s%, s:b, s:s, s:s%}",
-                         "kind", "domain",
-                         "domain", key, key_len,
-                         "display_name", p, (size_t) dom.display_name_len,
-                         "platform_id", p + dom.display_name_len,
-                         (size_t) dom.platform_id_len,
-                         "available", (dom.flags & CART_DOMAIN_AVAILABLE) != 0,
-                         "currency", dom.currency,
-                         "currency_symbol",
-                         p + dom.display_name_len + dom.platform_id_len,
-                         (size_t) dom.symbol_len);
-
-    case CART_KIND_DEVICE:
-        /* the key is the device id and a NUL */
-        if (key_len < 2 || ((const char *) key)[key_len - 1] != '\0'
-            || cart_device_rec_read(value, value_len, &dev) != 0)
-        {
-            return NULL;
-        }
-
-        return json_pack("{s:s, s:s%, s:o}", "kind", "device",
-                         "device_id", key, key_len - 1,
-                         "expires_at", cart_time_json(dev.expires_at_ms));
-
-    default:
-        nul = memchr(key, '\0', key_len);
-
-        if (nul == NULL || cart_cart_rec_read(value, value_len, &c) != 0) {
-            return NULL;
-        }
-
-        cart = json_loadb((const char *) value + sizeof(c), c.v2_len, 0,
-                          NULL);
-        if (cart == NULL) {
-            return NULL;
-        }
-
-        return json_pack("{s:s, s:s%, s:s%, s:o, s:o, s:o}", "kind", "cart",
-                         "device_id", key, (size_t) (nul - (const char *) key),
-                         "domain", nul + 1,
-                         key_len - (size_t) (nul + 1 - (const char *) key),
-                         "expires_at", cart_time_json(c.expires_at_ms),
-                         "updated_at", cart_time_json(c.updated_at_ms),
-                         "cart", cart);
+    if (cart_domain_rec_read(value, value_len, &dom) != 0) {
+        return NULL;
     }
+
+    p = (const char *) value + sizeof(dom);
+
+    return json_pack("{s:s, s:s%, s:s%, s:s%, s:b, s:s, s:s%}",
+                     "kind", "domain",
+                     "domain", key, key_len,
+                     "display_name", p, (size_t) dom.display_name_len,
+                     "platform_id", p + dom.display_name_len,
+                     (size_t) dom.platform_id_len,
+                     "available", (dom.flags & CART_DOMAIN_AVAILABLE) != 0,
+                     "currency", dom.currency,
+                     "currency_symbol",
+                     p + dom.display_name_len + dom.platform_id_len,
+                     (size_t) dom.symbol_len);
+}
+
+
+static json_t *
+cart_device_json(const void *key, size_t key_len, const void *value,
+    size_t value_len)
+{
+    cart_device_rec_t  dev;
+
+    /* the key is the device id and a NUL */
+    if (key_len < 2 || cart_device_rec_read(value, value_len, &dev) != 0) {
+        return NULL;
+    }
+
+    return json_pack("{s:s, s:s%, s:o}", "kind", "device",
+                     "device_id", key, key_len - 1,
+                     "expires_at", cart_time_json(dev.expires_at_ms));
+}
+
+
+static json_t *
+cart_cart_json(const void *key, size_t key_len, const void *value,
+    size_t value_len)
+{
+    json_t           *cart;
+    const char       *nul;
+    cart_cart_rec_t   c;
+
+    nul = memchr(key, '\0', key_len);
+
+    if (nul == NULL || cart_cart_rec_read(value, value_len, &c) != 0) {
+        return NULL;
+    }
+
+    cart = json_loadb((const char *) value + sizeof(c), c.v2_len, 0, NULL);
+    if (cart == NULL) {
+        return NULL;
+    }
+
+    return json_pack("{s:s, s:s%, s:s%, s:o, s:o, s:o}", "kind", "cart",
+                     "device_id", key, (size_t) (nul - (const char *) key),
+                     "domain", nul + 1,
+                     key_len - (size_t) (nul + 1 - (const char *) key),
+                     "expires_at", cart_time_json(c.expires_at_ms),
+                     "updated_at", cart_time_json(c.updated_at_ms),
+                     "cart", cart);
+}
+
+
+static int
+cart_cart_view(const void *value, size_t value_len, int v1,
+    const char **view, size_t *view_len)
+{
+    cart_cart_rec_t  c;
+
+    if (cart_cart_rec_read(value, value_len, &c) != 0) {
+        return -1;
+    }
+
+    *view = (const char *) value + sizeof(c) + (v1 ? c.v2_len : 0);
+    *view_len = v1 ? c.v1_len : c.v2_len;
+
+    return 0;
+}
+
+
+/* command-line arguments that name a record */
+
+static size_t
+cart_device_arg(const char *arg, char *err, size_t err_len)
+{
+    size_t  len;
+
+    len = strlen(arg);
+
+    if (!cart_device_id_valid(arg, len)) {
+        snprintf(err, err_len, "not a device id: %s", arg);
+        return 0;
+    }
+
+    return len;
+}
+
+
+static size_t
+cart_domain_arg(const char *arg, char *domain, char *err, size_t err_len)
+{
+    size_t  len;
+
+    len = cart_domain_key(arg, strlen(arg), domain);
+
+    if (len == 0) {
+        snprintf(err, err_len, "not a domain: %s", arg);
+    }
+
+    return len;
+}
+
+
+static size_t
+cart_domain_args(char **args, unsigned char *key, char *err, size_t err_len)
+{
+    return cart_domain_arg(args[0], (char *) key, err, err_len);
+}
+
+
+static size_t
+cart_device_args(char **args, unsigned char *key, char *err, size_t err_len)
+{
+    size_t  len;
+
+    len = cart_device_arg(args[0], err, err_len);
+
+    return len ? cart_cart_key(args[0], len, "", 0, key) : 0;
+}
+
+
+static size_t
+cart_cart_args(char **args, unsigned char *key, char *err, size_t err_len)
+{
+    size_t  len, domain_len;
+    char    domain[CART_DOMAIN_MAX_LEN];
+
+    len = cart_device_arg(args[0], err, err_len);
+    if (len == 0) {
+        return 0;
+    }
+
+    domain_len = cart_domain_arg(args[1], domain, err, err_len);
+
+    return domain_len ? cart_cart_key(args[0], len, domain, domain_len, key)
+                      : 0;
+}
+
+
+/* in the carts database, a key that ends in NUL is a device session's */
+static int
+cart_device_owns(const void *key, size_t key_len)
+{
+    return key_len && ((const char *) key)[key_len - 1] == '\0';
+}
+
+
+static int
+cart_cart_owns(const void *key, size_t key_len)
+{
+    return !cart_device_owns(key, key_len);
+}
+
+
+static int
+cart_domain_owns(const void *key, size_t key_len)
+{
+    return 1;
+}
+
+
+const cart_kind_t  cart_kinds[] = {
+
+    { "domain", CART_DB_DOMAINS, 0, cart_domain_record, 1,
+      cart_domain_args, cart_domain_owns, cart_domain_json, NULL },
+
+    /* a device's carts go with it: the keys "device id" NUL ... */
+    { "device", CART_DB_CARTS, 1, cart_device_record, 1, cart_device_args,
+      cart_device_owns, cart_device_json, NULL },
+
+    { "cart", CART_DB_CARTS, 0, cart_cart_record, 2, cart_cart_args,
+      cart_cart_owns, cart_cart_json, cart_cart_view },
+
+    { NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+
+const cart_kind_t *
+cart_kind(const char *name)
+{
+    const cart_kind_t  *kind;
+
+    for (kind = cart_kinds; kind->name; kind++) {
+        if (strcmp(kind->name, name) == 0) {
+            return kind;
+        }
+    }
+
+    return NULL;
+}
+
+
+const cart_kind_t *
+cart_kind_of(cart_db_e db, const void *key, size_t key_len)
+{
+    const cart_kind_t  *kind;
+
+    for (kind = cart_kinds; kind->name; kind++) {
+        if (kind->db == db && kind->owns(key, key_len)) {
+            return kind;
+        }
+    }
+
+    return NULL;
 }

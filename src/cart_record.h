@@ -13,25 +13,81 @@
 #include "cart_layout.h"
 
 
-typedef enum {
-    CART_KIND_DOMAIN = 0,
-    CART_KIND_DEVICE,
-    CART_KIND_CART
-} cart_kind_e;
+typedef struct cart_kind_s  cart_kind_t;
 
+/*
+ * The record of an import line.  What must exist for it to be written (a
+ * cart's domain and device) is part of it, so that the writer applies any
+ * kind the same way.
+ */
 typedef struct {
-    cart_kind_e     kind;
-    int             deleted;
-    char            device_id[CART_DEVICE_ID_MAX_LEN + 1];
-    size_t          device_id_len;
-    char            domain[CART_DOMAIN_MAX_LEN + 1];
-    size_t          domain_len;
+    cart_db_e       db;
     unsigned char   key[CART_CART_KEY_MAX];
     size_t          key_len;
-    unsigned char  *value;      /* malloc()ed; NULL when deleted */
-    size_t          value_len;
+    const char     *missing;    /* printf format of what it says without */
+    size_t          name_len;   /* of the key, as that names it */
+} cart_need_t;
+
+typedef struct {
+    const cart_kind_t  *kind;
+    int                 deleted;
+    char                device_id[CART_DEVICE_ID_MAX_LEN + 1];
+    size_t              device_id_len;
+    char                domain[CART_DOMAIN_MAX_LEN + 1];
+    size_t              domain_len;
+    unsigned char       key[CART_CART_KEY_MAX];
+    size_t              key_len;
+    unsigned char      *value;      /* malloc()ed; NULL when deleted */
+    size_t              value_len;
+    cart_need_t         needs[2];   /* the records it needs */
+    size_t              nneeds;
 } cart_record_t;
 
+/* what a kind of record is, in the import lines, the store and cartctl */
+struct cart_kind_s {
+    const char   *name;             /* "kind" of the import line */
+    cart_db_e     db;
+    int           cascade;          /* removed, it takes along the keys
+                                       that begin with its own */
+
+    /* the record of a parsed import line; -1 with "field: reason" */
+    int         (*parse)(json_t *line, cart_record_t *rec, char *err,
+                         size_t err_len);
+
+    /*
+     * The key that command-line arguments name ("get domain D"), its
+     * length; 0 with the reason in err when they name none.
+     */
+    int           nargs;
+    size_t      (*key)(char **args, unsigned char *key, char *err,
+                       size_t err_len);
+
+    /* whether a key of db is this kind's (devices and carts share one) */
+    int         (*owns)(const void *key, size_t key_len);
+
+    /* the import line that re-creates a stored record, or NULL */
+    json_t     *(*to_json)(const void *key, size_t key_len,
+                           const void *value, size_t value_len);
+
+    /*
+     * What "get" prints of a stored record, when not its import line: a
+     * cart as the route serves it (alt: its other view, V1); -1 when the
+     * record is corrupt.
+     */
+    int         (*view)(const void *value, size_t value_len, int alt,
+                        const char **view, size_t *view_len);
+};
+
+/* the kinds, in the order a dump lists them; a NULL name ends it */
+extern const cart_kind_t  cart_kinds[];
+
+
+/* the kind named so, or NULL */
+const cart_kind_t *cart_kind(const char *name);
+
+/* the kind of a stored key in db, or NULL */
+const cart_kind_t *cart_kind_of(cart_db_e db, const void *key,
+    size_t key_len);
 
 /*
  * Builds the record of one import line.  On error returns -1 with
@@ -41,13 +97,6 @@ int cart_record_from_json(json_t *line, cart_record_t *rec, char *err,
     size_t err_len);
 
 void cart_record_free(cart_record_t *rec);
-
-/*
- * The import line that re-creates a stored record, or NULL; in the carts
- * database, a key that ends in NUL is a device's (CART_KIND_DEVICE).
- */
-json_t *cart_record_to_json(cart_kind_e kind, const void *key,
-    size_t key_len, const void *value, size_t value_len);
 
 
 #endif /* CART_RECORD_H */

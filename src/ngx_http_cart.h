@@ -1,6 +1,6 @@
 /*
- * Types shared by the module file and its parts: configuration, the
- * per-request context and the route table entry.
+ * Types shared by the module file and the APIs: configuration, the
+ * per-request context, routes, authentication schemes and errors.
  */
 
 #ifndef NGX_HTTP_CART_H
@@ -11,45 +11,66 @@
 #include <ngx_http.h>
 
 #include "ngx_http_cart_auth.h"
+#include "ngx_http_cart_response.h"
 
 
-/* the error bodies every API defines, in its own words */
-typedef enum {
-    NGX_HTTP_CART_ERR_MISSING_AUTH = 0,
-    NGX_HTTP_CART_ERR_NOT_JWT,           /* not a JWT at all */
-    NGX_HTTP_CART_ERR_INVALID_TOKEN,     /* a JWT we do not accept */
-    NGX_HTTP_CART_ERR_BAD_DOMAIN,
-    NGX_HTTP_CART_ERR_BAD_QUERY,
-    NGX_HTTP_CART_ERR_NOT_FOUND,
-    NGX_HTTP_CART_ERR_DOMAIN_UNAVAILABLE,
-    NGX_HTTP_CART_ERR_STORE_UNAVAILABLE,
-    NGX_HTTP_CART_ERR_METHOD,
-    NGX_HTTP_CART_ERR_INTERNAL,
-    NGX_HTTP_CART_ERR_COUNT
-} ngx_http_cart_err_e;
+/*
+ * Errors, as indexes into a route's error set: the ones every API
+ * answers in its own words first, then each API's own (its file numbers
+ * them from NGX_HTTP_CART_ERR_API on).  NGX_HTTP_CART_ERR_NONE is no error:
+ * the route goes on.
+ */
+#define NGX_HTTP_CART_ERR_NONE               -1
+#define NGX_HTTP_CART_ERR_INTERNAL           0
+#define NGX_HTTP_CART_ERR_METHOD             1
+#define NGX_HTTP_CART_ERR_STORE_UNAVAILABLE  2
+#define NGX_HTTP_CART_ERR_API                3
 
-/* an error response: its status and its body, in its API's envelope */
-typedef struct {
-    ngx_uint_t                  status;
-    ngx_str_t                   body;
-} ngx_http_cart_error_t;
+/* what a location needs besides cart_api, checked by nginx -t */
+#define NGX_HTTP_CART_NEEDS_STORE        0x1    /* cart_store */
+#define NGX_HTTP_CART_NEEDS_DOMAIN       0x2    /* cart_domain */
+#define NGX_HTTP_CART_NEEDS_DEVICE_AUTH  0x4    /* a device key or secret */
 
 typedef struct ngx_http_cart_loc_conf_s  ngx_http_cart_loc_conf_t;
 
-typedef ngx_int_t (*ngx_http_cart_route_pt)(ngx_http_request_t *r,
-    ngx_http_cart_loc_conf_t *conf);
-
-#define NGX_HTTP_CART_ROUTE_DOMAIN  0x1     /* needs cart_domain */
-
+/* what the module knows of a request, for its routes and variables */
 typedef struct {
-    ngx_str_t                   name;        /* as in "cart_api" */
+    ngx_str_t                   device_id;
+    ngx_str_t                   domain;
+} ngx_http_cart_ctx_t;
+
+/*
+ * Whom a request speaks for, into ctx; and a route's answer to it.  Both
+ * return an error of the route's set, or NGX_HTTP_CART_ERR_NONE (the
+ * scheme), or what was sent (the route).
+ */
+typedef ngx_int_t (*ngx_http_cart_identify_pt)(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t *ctx);
+
+typedef ngx_int_t (*ngx_http_cart_route_pt)(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t *ctx);
+
+/*
+ * An API: how it identifies a request (its authentication scheme), the
+ * directives that needs, and what its responses look like.
+ */
+typedef struct {
+    ngx_http_cart_identify_pt   identify;
+    ngx_uint_t                  needs;
+    ngx_http_cart_style_t      *style;
+} ngx_http_cart_api_t;
+
+/* a value of "cart_api": a route of an API, with its own error set */
+typedef struct {
+    ngx_str_t                   name;
     ngx_http_cart_route_pt      handler;
-    ngx_uint_t                  flags;
-    ngx_http_cart_error_t      *errors;      /* NGX_HTTP_CART_ERR_COUNT */
+    ngx_http_cart_api_t        *api;
+    ngx_uint_t                  needs;      /* besides the API's */
+    ngx_http_cart_error_t      *errors;
 } ngx_http_cart_route_t;
 
 typedef struct {
-    ngx_str_t                   store;
+    ngx_str_t                   store;      /* a full path */
 } ngx_http_cart_main_conf_t;
 
 struct ngx_http_cart_loc_conf_s {
@@ -60,13 +81,18 @@ struct ngx_http_cart_loc_conf_s {
     ngx_array_t                *device_secrets; /* firmly server-to-server */
 };
 
-typedef struct {
-    ngx_str_t                   device_id;
-    ngx_str_t                   domain;
-} ngx_http_cart_ctx_t;
-
 
 extern ngx_module_t  ngx_http_cart_module;
+
+
+/* the route's error err, in its API's words */
+static ngx_inline ngx_int_t
+ngx_http_cart_send_route_error(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf, ngx_int_t err)
+{
+    return ngx_http_cart_send_error(r, conf->route->api->style,
+                                    &conf->route->errors[err]);
+}
 
 
 #endif /* NGX_HTTP_CART_H */

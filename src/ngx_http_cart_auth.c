@@ -32,6 +32,7 @@ typedef struct {
     ngx_http_cart_jwt_conf_t   *conf;
     time_t                      until;      /* 0: for good */
     ngx_http_cart_auth_rc_e     rc;
+    const char                 *why;        /* a literal, or the config's */
     u_char                      digest[NGX_HTTP_CART_AUTH_DIGEST];
 } ngx_http_cart_auth_rejected_t;
 
@@ -93,7 +94,7 @@ ngx_http_cart_auth_add_key(ngx_conf_t *cf, ngx_array_t **keys)
         return NGX_CONF_ERROR;
     }
 
-    if (*keys == NULL) {
+    if (*keys == NGX_CONF_UNSET_PTR) {
         *keys = ngx_array_create(cf->pool, 2, sizeof(cart_jwt_key_t));
         if (*keys == NULL) {
             return NGX_CONF_ERROR;
@@ -160,7 +161,7 @@ ngx_http_cart_auth_add_secret(ngx_conf_t *cf, ngx_array_t **secrets)
         return NGX_CONF_ERROR;
     }
 
-    if (*secrets == NULL) {
+    if (*secrets == NGX_CONF_UNSET_PTR) {
         *secrets = ngx_array_create(cf->pool, 2, NGX_HTTP_CART_AUTH_DIGEST);
     }
 
@@ -242,37 +243,37 @@ ngx_http_cart_auth_header(ngx_http_request_t *r, ngx_str_t *name)
 
 /* signature, algorithm, claims: the cost that the caches save */
 static ngx_http_cart_auth_rc_e
-ngx_http_cart_auth_verify(ngx_http_request_t *r,
-    ngx_http_cart_jwt_conf_t *conf, ngx_str_t *token,
-    cart_jwt_subject_t *subject)
+ngx_http_cart_auth_verify(ngx_http_cart_jwt_conf_t *conf, ngx_str_t *token,
+    cart_jwt_subject_t *subject, const char **why)
 {
-    const char     *why;
     cart_jwt_t      jwt;
     cart_jwt_rc_e   rc;
 
     subject->nbf = 0;
 
-    rc = cart_jwt_decode((char *) token->data, token->len, &jwt, &why);
+    rc = cart_jwt_decode((char *) token->data, token->len, &jwt, why);
 
     if (rc == CART_JWT_OK) {
-        rc = cart_jwt_verify(&jwt, conf->keys->elts, conf->keys->nelts, &why);
+        rc = cart_jwt_verify(&jwt, conf->keys->elts, conf->keys->nelts, why);
     }
 
     if (rc == CART_JWT_OK) {
-        rc = cart_jwt_claims(&jwt, &conf->policy, ngx_time(), subject, &why);
+        rc = cart_jwt_claims(&jwt, &conf->policy, ngx_time(), subject, why);
     }
 
     cart_jwt_free(&jwt);
 
-    if (rc != CART_JWT_OK) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "cart: token rejected: %s", why);
+    switch (rc) {
 
-        return rc == CART_JWT_MALFORMED ? NGX_HTTP_CART_AUTH_MALFORMED
-                                        : NGX_HTTP_CART_AUTH_INVALID;
+    case CART_JWT_OK:
+        return NGX_HTTP_CART_AUTH_OK;
+
+    case CART_JWT_MALFORMED:
+        return NGX_HTTP_CART_AUTH_MALFORMED;
+
+    default:
+        return NGX_HTTP_CART_AUTH_INVALID;
     }
-
-    return NGX_HTTP_CART_AUTH_OK;
 }
 
 
@@ -297,6 +298,7 @@ ngx_http_cart_auth_jwt(ngx_http_request_t *r, ngx_http_cart_jwt_conf_t *conf,
     ngx_str_t *token, ngx_str_t *subject)
 {
     uint32_t                        hash;
+    const char                     *why;
     ngx_http_cart_auth_rc_e         rc;
     cart_jwt_subject_t              sub;
     ngx_http_cart_auth_rejected_t  *n;
@@ -335,16 +337,22 @@ ngx_http_cart_auth_jwt(ngx_http_request_t *r, ngx_http_cart_jwt_conf_t *conf,
     {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "cart auth: rejected token cached");
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "cart: token rejected: %s (remembered)", n->why);
         return n->rc;
     }
 
-    rc = ngx_http_cart_auth_verify(r, conf, token, &sub);
+    rc = ngx_http_cart_auth_verify(conf, token, &sub, &why);
 
     if (rc == NGX_HTTP_CART_AUTH_MALFORMED || rc == NGX_HTTP_CART_AUTH_INVALID)
     {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "cart: token rejected: %s", why);
+
         n->conf = conf;
         n->until = (time_t) sub.nbf;
         n->rc = rc;
+        n->why = why;
         ngx_memcpy(n->digest, digest, NGX_HTTP_CART_AUTH_DIGEST);
         return rc;
     }

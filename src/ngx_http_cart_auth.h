@@ -30,10 +30,16 @@ typedef struct {
 } ngx_http_cart_jwt_conf_t;
 
 
-/* "<directive> rs256|es256|hs256 <file> [kid=<name>]": loads the key */
+/*
+ * "<directive> rs256|es256|hs256 <file> [kid=<name>]": loads the key into
+ * *keys, NGX_CONF_UNSET_PTR until the first
+ */
 char *ngx_http_cart_auth_add_key(ngx_conf_t *cf, ngx_array_t **keys);
 
-/* "<directive> <file>": a shared secret, of which only a digest is kept */
+/*
+ * "<directive> <file>": a shared secret, of which only a digest is kept,
+ * into *secrets, NGX_CONF_UNSET_PTR until the first
+ */
 char *ngx_http_cart_auth_add_secret(ngx_conf_t *cf, ngx_array_t **secrets);
 
 /* the caches of verified and rejected tokens, per worker */

@@ -1,113 +1,24 @@
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "cart_hash.h"
 #include "cart_query.h"
-#include "ngx_http_cart_auth.h"
 #include "ngx_http_cart_firmly.h"
-#include "ngx_http_cart_response.h"
 #include "ngx_http_cart_store.h"
 
 
-/* {"code":N,"error":"...","description":"..."}, as a literal */
-#define NGX_HTTP_CART_ERROR(status, error, description)                      \
-    { status, ngx_string("{\"code\":" #status ",\"error\":\"" error          \
-                         "\",\"description\":\"" description "\"}") }
-
-#define NGX_HTTP_CART_MISSING_AUTH(status)                                   \
-    NGX_HTTP_CART_ERROR(status, "MissingAuthHeader",                         \
-                        "x-firmly-authorization header is required")
-
-#define NGX_HTTP_CART_INVALID_JWT(status)                                    \
-    NGX_HTTP_CART_ERROR(status, "InvalidJWTToken", "The JWT token is invalid")
-
-#define NGX_HTTP_CART_BAD_DOMAIN                                             \
-    NGX_HTTP_CART_ERROR(400, "InvalidDomain",                                \
-                        "The domain is not a valid domain name")
-
-#define NGX_HTTP_CART_NOT_FOUND                                              \
-    NGX_HTTP_CART_ERROR(404, "ErrorCartNotFound", "Cart not found")
-
-#define NGX_HTTP_CART_UNAVAILABLE(status, description)                       \
-    NGX_HTTP_CART_ERROR(status, "ErrorStoreUnavailable", description)
-
-#define NGX_HTTP_CART_UNAVAILABLE_503                                        \
-    NGX_HTTP_CART_UNAVAILABLE(503, "Store temporarily unavailable")
-
-#define NGX_HTTP_CART_METHOD                                                 \
-    NGX_HTTP_CART_ERROR(405, "MethodNotAllowed",                             \
-                        "Only GET and HEAD are allowed")
-
-#define NGX_HTTP_CART_INTERNAL(description)                                  \
-    NGX_HTTP_CART_ERROR(500, "InternalServerError", description)
-
-
-/* each table follows its page; they disagree, and so do we */
-
-/* page 002 */
-ngx_http_cart_error_t  ngx_http_cart_firmly_v2_errors[] = {
-    NGX_HTTP_CART_MISSING_AUTH(400),
-    NGX_HTTP_CART_INVALID_JWT(401),
-    NGX_HTTP_CART_INVALID_JWT(401),
-    NGX_HTTP_CART_BAD_DOMAIN,
-    NGX_HTTP_CART_ERROR(400, "InvalidRequest", "The query string is not valid"),
-    NGX_HTTP_CART_NOT_FOUND,
-    NGX_HTTP_CART_UNAVAILABLE(422, "Store service unavailable"),
-    NGX_HTTP_CART_UNAVAILABLE(422, "Store service unavailable"),
-    NGX_HTTP_CART_METHOD,
-    NGX_HTTP_CART_INTERNAL("Internal server error")
+/* firmly's own errors, after the ones every API answers */
+enum {
+    NGX_HTTP_CART_FIRMLY_MISSING_AUTH = NGX_HTTP_CART_ERR_API,
+    NGX_HTTP_CART_FIRMLY_NOT_JWT,           /* not a JWT at all */
+    NGX_HTTP_CART_FIRMLY_INVALID_TOKEN,     /* a token we do not accept */
+    NGX_HTTP_CART_FIRMLY_BAD_DOMAIN,
+    NGX_HTTP_CART_FIRMLY_BAD_QUERY,
+    NGX_HTTP_CART_FIRMLY_NOT_FOUND,
+    NGX_HTTP_CART_FIRMLY_DOMAIN_UNAVAILABLE,
+    NGX_HTTP_CART_FIRMLY_ERR_COUNT
 };
-
-/* page 004: authentication failures are 400s, unavailability a 503 */
-ngx_http_cart_error_t  ngx_http_cart_firmly_v1_errors[] = {
-    NGX_HTTP_CART_MISSING_AUTH(400),
-    NGX_HTTP_CART_INVALID_JWT(400),
-    NGX_HTTP_CART_INVALID_JWT(400),
-    NGX_HTTP_CART_BAD_DOMAIN,
-    NGX_HTTP_CART_ERROR(400, "InvalidRequest",
-                        "fast_mode must be true or false"),
-    NGX_HTTP_CART_NOT_FOUND,
-    NGX_HTTP_CART_UNAVAILABLE_503,
-    NGX_HTTP_CART_UNAVAILABLE_503,
-    NGX_HTTP_CART_METHOD,
-    NGX_HTTP_CART_INTERNAL("Internal server error")
-};
-
-/* page 000: every authentication failure is a 401, in three words */
-ngx_http_cart_error_t  ngx_http_cart_firmly_active_errors[] = {
-    NGX_HTTP_CART_ERROR(401, "MissingAuthHeader",
-                        "x-firmly-authorization header is missing or "
-                        "invalid"),
-    NGX_HTTP_CART_ERROR(401, "InvalidToken", "JWT token is invalid"),
-    NGX_HTTP_CART_INVALID_JWT(401),
-    NGX_HTTP_CART_BAD_DOMAIN,
-    NGX_HTTP_CART_ERROR(400, "InvalidRequest",
-                        "excludes lists at most 256 domains"),
-    NGX_HTTP_CART_NOT_FOUND,
-    NGX_HTTP_CART_UNAVAILABLE_503,
-    NGX_HTTP_CART_UNAVAILABLE_503,
-    NGX_HTTP_CART_METHOD,
-    NGX_HTTP_CART_INTERNAL("Internal server error")
-};
-
-/* page 001: "Unauthorized" for any authentication failure, 500 else */
-#define NGX_HTTP_CART_DOMAINS_UNAUTHORIZED                                   \
-    NGX_HTTP_CART_ERROR(401, "Unauthorized",                                 \
-                        "Invalid or missing device authentication")
-
-#define NGX_HTTP_CART_DOMAINS_FAILED                                         \
-    NGX_HTTP_CART_INTERNAL("Server error occurred while fetching domains")
-
-ngx_http_cart_error_t  ngx_http_cart_firmly_domains_errors[] = {
-    NGX_HTTP_CART_DOMAINS_UNAUTHORIZED,
-    NGX_HTTP_CART_DOMAINS_UNAUTHORIZED,
-    NGX_HTTP_CART_DOMAINS_UNAUTHORIZED,
-    NGX_HTTP_CART_BAD_DOMAIN,
-    NGX_HTTP_CART_ERROR(400, "InvalidRequest", "The query string is not valid"),
-    NGX_HTTP_CART_NOT_FOUND,
-    NGX_HTTP_CART_DOMAINS_FAILED,
-    NGX_HTTP_CART_DOMAINS_FAILED,
-    NGX_HTTP_CART_METHOD,
-    NGX_HTTP_CART_DOMAINS_FAILED
-};
-
 
 /* an active cart, copied out of the store */
 typedef struct {
@@ -124,6 +35,178 @@ typedef struct {
     int64_t                  now;
     ngx_uint_t               with_carts;   /* or only their domains */
 } ngx_http_cart_active_ctx_t;
+
+/* a cart read: what the route asked for, and what the store gave */
+typedef struct {
+    ngx_http_cart_ctx_t     *ctx;
+    ngx_uint_t               v1;
+    ngx_int_t                err;
+    ngx_str_t                body;
+    uint64_t                 etag;
+} ngx_http_cart_firmly_cart_read_t;
+
+
+static ngx_int_t ngx_http_cart_firmly_identify(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t *ctx);
+static ngx_int_t ngx_http_cart_firmly_cart_v2(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t *ctx);
+static ngx_int_t ngx_http_cart_firmly_cart_v1(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t *ctx);
+static ngx_int_t ngx_http_cart_firmly_active_carts(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t *ctx);
+static ngx_int_t ngx_http_cart_firmly_active_domains(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t *ctx);
+
+
+/* {"code":N,"error":"...","description":"..."}, as a literal */
+#define NGX_HTTP_CART_ERROR(status, error, description)                      \
+    { status, ngx_string("{\"code\":" #status ",\"error\":\"" error          \
+                         "\",\"description\":\"" description "\"}") }
+
+#define NGX_HTTP_CART_MISSING_AUTH(status)                                   \
+    NGX_HTTP_CART_ERROR(status, "MissingAuthHeader",                         \
+                        "x-firmly-authorization header is required")
+
+#define NGX_HTTP_CART_INVALID_JWT(status)                                    \
+    NGX_HTTP_CART_ERROR(status, "InvalidJWTToken", "The JWT token is invalid")
+
+#define NGX_HTTP_CART_UNAVAILABLE(status, description)                       \
+    NGX_HTTP_CART_ERROR(status, "ErrorStoreUnavailable", description)
+
+#define NGX_HTTP_CART_UNAVAILABLE_503                                        \
+    NGX_HTTP_CART_UNAVAILABLE(503, "Store temporarily unavailable")
+
+#define NGX_HTTP_CART_INTERNAL(description)                                  \
+    NGX_HTTP_CART_ERROR(500, "InternalServerError", description)
+
+/* what every route of the API says alike */
+#define NGX_HTTP_CART_FIRMLY_COMMON                                          \
+    [NGX_HTTP_CART_ERR_METHOD] =                                             \
+        NGX_HTTP_CART_ERROR(405, "MethodNotAllowed",                         \
+                            "Only GET and HEAD are allowed"),                \
+    [NGX_HTTP_CART_FIRMLY_BAD_DOMAIN] =                                      \
+        NGX_HTTP_CART_ERROR(400, "InvalidDomain",                            \
+                            "The domain is not a valid domain name"),        \
+    [NGX_HTTP_CART_FIRMLY_NOT_FOUND] =                                       \
+        NGX_HTTP_CART_ERROR(404, "ErrorCartNotFound", "Cart not found")
+
+
+/* each set follows its page; they disagree, and so do we */
+
+/* page 002 */
+static ngx_http_cart_error_t
+    ngx_http_cart_firmly_v2_errors[NGX_HTTP_CART_FIRMLY_ERR_COUNT] =
+{
+    NGX_HTTP_CART_FIRMLY_COMMON,
+    [NGX_HTTP_CART_ERR_INTERNAL] =
+        NGX_HTTP_CART_INTERNAL("Internal server error"),
+    [NGX_HTTP_CART_ERR_STORE_UNAVAILABLE] =
+        NGX_HTTP_CART_UNAVAILABLE(422, "Store service unavailable"),
+    [NGX_HTTP_CART_FIRMLY_MISSING_AUTH] = NGX_HTTP_CART_MISSING_AUTH(400),
+    [NGX_HTTP_CART_FIRMLY_NOT_JWT] = NGX_HTTP_CART_INVALID_JWT(401),
+    [NGX_HTTP_CART_FIRMLY_INVALID_TOKEN] = NGX_HTTP_CART_INVALID_JWT(401),
+    [NGX_HTTP_CART_FIRMLY_BAD_QUERY] =
+        NGX_HTTP_CART_ERROR(400, "InvalidRequest",
+                            "The query string is not valid"),
+    [NGX_HTTP_CART_FIRMLY_DOMAIN_UNAVAILABLE] =
+        NGX_HTTP_CART_UNAVAILABLE(422, "Store service unavailable")
+};
+
+/* page 004: authentication failures are 400s, unavailability a 503 */
+static ngx_http_cart_error_t
+    ngx_http_cart_firmly_v1_errors[NGX_HTTP_CART_FIRMLY_ERR_COUNT] =
+{
+    NGX_HTTP_CART_FIRMLY_COMMON,
+    [NGX_HTTP_CART_ERR_INTERNAL] =
+        NGX_HTTP_CART_INTERNAL("Internal server error"),
+    [NGX_HTTP_CART_ERR_STORE_UNAVAILABLE] = NGX_HTTP_CART_UNAVAILABLE_503,
+    [NGX_HTTP_CART_FIRMLY_MISSING_AUTH] = NGX_HTTP_CART_MISSING_AUTH(400),
+    [NGX_HTTP_CART_FIRMLY_NOT_JWT] = NGX_HTTP_CART_INVALID_JWT(400),
+    [NGX_HTTP_CART_FIRMLY_INVALID_TOKEN] = NGX_HTTP_CART_INVALID_JWT(400),
+    [NGX_HTTP_CART_FIRMLY_BAD_QUERY] =
+        NGX_HTTP_CART_ERROR(400, "InvalidRequest",
+                            "fast_mode must be true or false"),
+    [NGX_HTTP_CART_FIRMLY_DOMAIN_UNAVAILABLE] = NGX_HTTP_CART_UNAVAILABLE_503
+};
+
+/* page 000: every authentication failure is a 401, in three words */
+static ngx_http_cart_error_t
+    ngx_http_cart_firmly_active_errors[NGX_HTTP_CART_FIRMLY_ERR_COUNT] =
+{
+    NGX_HTTP_CART_FIRMLY_COMMON,
+    [NGX_HTTP_CART_ERR_INTERNAL] =
+        NGX_HTTP_CART_INTERNAL("Internal server error"),
+    [NGX_HTTP_CART_ERR_STORE_UNAVAILABLE] = NGX_HTTP_CART_UNAVAILABLE_503,
+    [NGX_HTTP_CART_FIRMLY_MISSING_AUTH] =
+        NGX_HTTP_CART_ERROR(401, "MissingAuthHeader",
+                            "x-firmly-authorization header is missing or "
+                            "invalid"),
+    [NGX_HTTP_CART_FIRMLY_NOT_JWT] =
+        NGX_HTTP_CART_ERROR(401, "InvalidToken", "JWT token is invalid"),
+    [NGX_HTTP_CART_FIRMLY_INVALID_TOKEN] = NGX_HTTP_CART_INVALID_JWT(401),
+    [NGX_HTTP_CART_FIRMLY_BAD_QUERY] =
+        NGX_HTTP_CART_ERROR(400, "InvalidRequest",
+                            "excludes lists at most 256 domains"),
+    [NGX_HTTP_CART_FIRMLY_DOMAIN_UNAVAILABLE] = NGX_HTTP_CART_UNAVAILABLE_503
+};
+
+/* page 001: "Unauthorized" for any authentication failure, 500 else */
+#define NGX_HTTP_CART_DOMAINS_UNAUTHORIZED                                   \
+    NGX_HTTP_CART_ERROR(401, "Unauthorized",                                 \
+                        "Invalid or missing device authentication")
+
+#define NGX_HTTP_CART_DOMAINS_FAILED                                         \
+    NGX_HTTP_CART_INTERNAL("Server error occurred while fetching domains")
+
+static ngx_http_cart_error_t
+    ngx_http_cart_firmly_domains_errors[NGX_HTTP_CART_FIRMLY_ERR_COUNT] =
+{
+    NGX_HTTP_CART_FIRMLY_COMMON,
+    [NGX_HTTP_CART_ERR_INTERNAL] = NGX_HTTP_CART_DOMAINS_FAILED,
+    [NGX_HTTP_CART_ERR_STORE_UNAVAILABLE] = NGX_HTTP_CART_DOMAINS_FAILED,
+    [NGX_HTTP_CART_FIRMLY_MISSING_AUTH] = NGX_HTTP_CART_DOMAINS_UNAUTHORIZED,
+    [NGX_HTTP_CART_FIRMLY_NOT_JWT] = NGX_HTTP_CART_DOMAINS_UNAUTHORIZED,
+    [NGX_HTTP_CART_FIRMLY_INVALID_TOKEN] = NGX_HTTP_CART_DOMAINS_UNAUTHORIZED,
+    [NGX_HTTP_CART_FIRMLY_BAD_QUERY] =
+        NGX_HTTP_CART_ERROR(400, "InvalidRequest",
+                            "The query string is not valid"),
+    [NGX_HTTP_CART_FIRMLY_DOMAIN_UNAVAILABLE] = NGX_HTTP_CART_DOMAINS_FAILED
+};
+
+
+static ngx_http_cart_style_t  ngx_http_cart_firmly_style = {
+    ngx_string("application/json"),
+    ngx_string("private, no-cache"),
+    0,                                      /* a strong ETag */
+    NULL
+};
+
+/* the device token, or a backend's shared secret; needs a cart_store */
+static ngx_http_cart_api_t  ngx_http_cart_firmly_api = {
+    ngx_http_cart_firmly_identify,
+    NGX_HTTP_CART_NEEDS_STORE|NGX_HTTP_CART_NEEDS_DEVICE_AUTH,
+    &ngx_http_cart_firmly_style
+};
+
+ngx_http_cart_route_t  ngx_http_cart_firmly_routes[] = {
+
+    { ngx_string("firmly_cart_v2"), ngx_http_cart_firmly_cart_v2,
+      &ngx_http_cart_firmly_api, NGX_HTTP_CART_NEEDS_DOMAIN,
+      ngx_http_cart_firmly_v2_errors },
+
+    { ngx_string("firmly_cart_v1"), ngx_http_cart_firmly_cart_v1,
+      &ngx_http_cart_firmly_api, NGX_HTTP_CART_NEEDS_DOMAIN,
+      ngx_http_cart_firmly_v1_errors },
+
+    { ngx_string("firmly_active_carts"), ngx_http_cart_firmly_active_carts,
+      &ngx_http_cart_firmly_api, 0, ngx_http_cart_firmly_active_errors },
+
+    { ngx_string("firmly_active_domains"),
+      ngx_http_cart_firmly_active_domains, &ngx_http_cart_firmly_api, 0,
+      ngx_http_cart_firmly_domains_errors },
+
+    { ngx_null_string, NULL, NULL, 0, NULL }
+};
 
 
 static int64_t
@@ -202,32 +285,24 @@ ngx_http_cart_firmly_device_of(ngx_http_request_t *r,
 }
 
 
-/*
- * The device and, for routes with cart_domain, the domain, into the
- * request context; returns an error index, or -1.
- */
+/* firmly's scheme: the device, into the request context */
 static ngx_int_t
 ngx_http_cart_firmly_identify(ngx_http_request_t *r,
     ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t *ctx)
 {
-    ngx_str_t                 raw;
-    ngx_http_cart_auth_rc_e   rc;
-
-    rc = ngx_http_cart_firmly_device_of(r, conf, &ctx->device_id);
-
-    switch (rc) {
+    switch (ngx_http_cart_firmly_device_of(r, conf, &ctx->device_id)) {
 
     case NGX_HTTP_CART_AUTH_OK:
         break;
 
     case NGX_HTTP_CART_AUTH_MISSING:
-        return NGX_HTTP_CART_ERR_MISSING_AUTH;
+        return NGX_HTTP_CART_FIRMLY_MISSING_AUTH;
 
     case NGX_HTTP_CART_AUTH_MALFORMED:
-        return NGX_HTTP_CART_ERR_NOT_JWT;
+        return NGX_HTTP_CART_FIRMLY_NOT_JWT;
 
     case NGX_HTTP_CART_AUTH_INVALID:
-        return NGX_HTTP_CART_ERR_INVALID_TOKEN;
+        return NGX_HTTP_CART_FIRMLY_INVALID_TOKEN;
 
     default:
         return NGX_HTTP_CART_ERR_INTERNAL;
@@ -239,12 +314,19 @@ ngx_http_cart_firmly_identify(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "cart: the device id is not valid");
         ctx->device_id.len = 0;
-        return NGX_HTTP_CART_ERR_INVALID_TOKEN;
+        return NGX_HTTP_CART_FIRMLY_INVALID_TOKEN;
     }
 
-    if (conf->domain == NULL) {
-        return -1;
-    }
+    return NGX_HTTP_CART_ERR_NONE;
+}
+
+
+/* the domain of the request (cart_domain), as a domain key */
+static ngx_int_t
+ngx_http_cart_firmly_domain(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t *ctx)
+{
+    ngx_str_t  raw;
 
     if (ngx_http_complex_value(r, conf->domain, &raw) != NGX_OK) {
         return NGX_HTTP_CART_ERR_INTERNAL;
@@ -257,11 +339,9 @@ ngx_http_cart_firmly_identify(ngx_http_request_t *r,
 
     ctx->domain.len = cart_domain_key((char *) raw.data, raw.len,
                                       (char *) ctx->domain.data);
-    if (ctx->domain.len == 0) {
-        return NGX_HTTP_CART_ERR_BAD_DOMAIN;
-    }
 
-    return -1;
+    return ctx->domain.len ? NGX_HTTP_CART_ERR_NONE
+                           : NGX_HTTP_CART_FIRMLY_BAD_DOMAIN;
 }
 
 
@@ -284,9 +364,8 @@ ngx_http_cart_firmly_device(ngx_http_request_t *r, ngx_http_cart_ctx_t *ctx,
 
 
 /*
- * The domain and the device's cart there, within a store transaction.
- * Returns an error index, or -1; a missing or expired cart leaves
- * cart->v2.data NULL.
+ * The domain and the device's cart there, within a store read.  Returns
+ * an error; a missing or expired cart leaves cart->v2.data NULL.
  */
 static ngx_int_t
 ngx_http_cart_firmly_lookup(ngx_http_request_t *r, ngx_http_cart_ctx_t *ctx,
@@ -300,7 +379,7 @@ ngx_http_cart_firmly_lookup(ngx_http_request_t *r, ngx_http_cart_ctx_t *ctx,
     rc = ngx_http_cart_store_domain(r, &ctx->domain, domain);
 
     if (rc == NGX_DECLINED) {
-        return NGX_HTTP_CART_ERR_NOT_FOUND;
+        return NGX_HTTP_CART_FIRMLY_NOT_FOUND;
     }
 
     if (rc != NGX_OK) {
@@ -308,14 +387,15 @@ ngx_http_cart_firmly_lookup(ngx_http_request_t *r, ngx_http_cart_ctx_t *ctx,
     }
 
     if (!(domain->rec.flags & CART_DOMAIN_AVAILABLE)) {
-        return NGX_HTTP_CART_ERR_DOMAIN_UNAVAILABLE;
+        return NGX_HTTP_CART_FIRMLY_DOMAIN_UNAVAILABLE;
     }
 
     now = ngx_http_cart_now_ms();
 
     rc = ngx_http_cart_firmly_device(r, ctx, now);
     if (rc != NGX_OK) {
-        return rc == NGX_DECLINED ? -1 : NGX_HTTP_CART_ERR_INTERNAL;
+        return rc == NGX_DECLINED ? NGX_HTTP_CART_ERR_NONE
+                                  : NGX_HTTP_CART_ERR_INTERNAL;
     }
 
     rc = ngx_http_cart_store_cart(r, &ctx->device_id, &ctx->domain, cart);
@@ -323,35 +403,11 @@ ngx_http_cart_firmly_lookup(ngx_http_request_t *r, ngx_http_cart_ctx_t *ctx,
     if (rc == NGX_DECLINED || (rc == NGX_OK && cart->rec.expires_at_ms <= now))
     {
         ngx_memzero(cart, sizeof(ngx_http_cart_cart_t));
-        return -1;
+        return NGX_HTTP_CART_ERR_NONE;
     }
 
-    return rc == NGX_OK ? -1 : NGX_HTTP_CART_ERR_INTERNAL;
+    return rc == NGX_OK ? NGX_HTTP_CART_ERR_NONE : NGX_HTTP_CART_ERR_INTERNAL;
 }
-
-
-/* the route's prologue: the request context and its identity */
-static ngx_int_t
-ngx_http_cart_firmly_begin(ngx_http_request_t *r,
-    ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t **ctx)
-{
-    *ctx = ngx_http_cart_ctx(r);
-    if (*ctx == NULL) {
-        return NGX_HTTP_CART_ERR_INTERNAL;
-    }
-
-    return ngx_http_cart_firmly_identify(r, conf, *ctx);
-}
-
-
-/* a cart read: what the route asked for, and what the store gave */
-typedef struct {
-    ngx_http_cart_ctx_t     *ctx;
-    ngx_uint_t               v1;
-    ngx_int_t                err;          /* an error index, or -1 */
-    ngx_str_t                body;
-    uint64_t                 etag;
-} ngx_http_cart_firmly_cart_read_t;
 
 
 /*
@@ -369,8 +425,11 @@ ngx_http_cart_firmly_read_cart(ngx_http_request_t *r, void *data)
 
     err = ngx_http_cart_firmly_lookup(r, rd->ctx, &domain, &cart);
 
-    if (err < 0 && cart.v2.data == NULL) {
-        err = rd->v1 ? -1 : NGX_HTTP_CART_ERR_NOT_FOUND;
+    if (err == NGX_HTTP_CART_ERR_NONE && cart.v2.data == NULL) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "cart firmly: no cart at the domain");
+
+        err = rd->v1 ? NGX_HTTP_CART_ERR_NONE : NGX_HTTP_CART_FIRMLY_NOT_FOUND;
         rd->body = domain.v1_empty;
         rd->etag = domain.rec.v1_empty_etag;
 
@@ -379,7 +438,9 @@ ngx_http_cart_firmly_read_cart(ngx_http_request_t *r, void *data)
         rd->etag = rd->v1 ? cart.rec.v1_etag : cart.rec.v2_etag;
     }
 
-    if (err < 0 && ngx_http_cart_firmly_copy(r, &rd->body) != NGX_OK) {
+    if (err == NGX_HTTP_CART_ERR_NONE
+        && ngx_http_cart_firmly_copy(r, &rd->body) != NGX_OK)
+    {
         err = NGX_HTTP_CART_ERR_INTERNAL;
     }
 
@@ -392,15 +453,15 @@ ngx_http_cart_firmly_read_cart(ngx_http_request_t *r, void *data)
 /* the device's cart at the domain, as V2 or V1 */
 static ngx_int_t
 ngx_http_cart_firmly_cart(ngx_http_request_t *r,
-    ngx_http_cart_loc_conf_t *conf, ngx_uint_t v1)
+    ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t *ctx, ngx_uint_t v1)
 {
     ngx_int_t                          err;
     ngx_str_t                          fast_mode;
     ngx_http_cart_firmly_cart_read_t   rd;
 
-    err = ngx_http_cart_firmly_begin(r, conf, &rd.ctx);
-    if (err >= 0) {
-        return ngx_http_cart_send_error(r, &conf->route->errors[err]);
+    err = ngx_http_cart_firmly_domain(r, conf, ctx);
+    if (err != NGX_HTTP_CART_ERR_NONE) {
+        goto failed;
     }
 
     /* both modes serve the same current data; anything else is an error */
@@ -408,39 +469,47 @@ ngx_http_cart_firmly_cart(ngx_http_request_t *r,
         && ngx_http_arg(r, (u_char *) "fast_mode", 9, &fast_mode) == NGX_OK
         && cart_bool_parse((char *) fast_mode.data, fast_mode.len) < 0)
     {
-        return ngx_http_cart_send_error(r, &conf->route->errors[
-                                               NGX_HTTP_CART_ERR_BAD_QUERY]);
+        err = NGX_HTTP_CART_FIRMLY_BAD_QUERY;
+        goto failed;
     }
 
+    rd.ctx = ctx;
     rd.v1 = v1;
 
     if (ngx_http_cart_store_read(r, ngx_http_cart_firmly_read_cart, &rd)
         != NGX_OK)
     {
-        rd.err = NGX_HTTP_CART_ERR_STORE_UNAVAILABLE;
+        err = NGX_HTTP_CART_ERR_STORE_UNAVAILABLE;
+        goto failed;
     }
 
-    if (rd.err >= 0) {
-        return ngx_http_cart_send_error(r, &conf->route->errors[rd.err]);
+    if (rd.err != NGX_HTTP_CART_ERR_NONE) {
+        err = rd.err;
+        goto failed;
     }
 
-    return ngx_http_cart_send(r, NGX_HTTP_OK, &rd.body, rd.etag);
+    return ngx_http_cart_send(r, &ngx_http_cart_firmly_style, NGX_HTTP_OK,
+                              &rd.body, rd.etag);
+
+failed:
+
+    return ngx_http_cart_send_route_error(r, conf, err);
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_cart_firmly_cart_v2(ngx_http_request_t *r,
-    ngx_http_cart_loc_conf_t *conf)
+    ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t *ctx)
 {
-    return ngx_http_cart_firmly_cart(r, conf, 0);
+    return ngx_http_cart_firmly_cart(r, conf, ctx, 0);
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_cart_firmly_cart_v1(ngx_http_request_t *r,
-    ngx_http_cart_loc_conf_t *conf)
+    ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t *ctx)
 {
-    return ngx_http_cart_firmly_cart(r, conf, 1);
+    return ngx_http_cart_firmly_cart(r, conf, ctx, 1);
 }
 
 
@@ -520,7 +589,11 @@ ngx_http_cart_firmly_active_cmp(const void *one, const void *two)
 }
 
 
-/* the device's active carts, collected within a store read */
+/*
+ * The device's active carts, collected within a store read: the session
+ * unexpired, each cart unexpired with a line item, its domain's store
+ * available.
+ */
 static ngx_int_t
 ngx_http_cart_firmly_read_active(ngx_http_request_t *r, void *data)
 {
@@ -537,38 +610,6 @@ ngx_http_cart_firmly_read_active(ngx_http_request_t *r, void *data)
     }
 
     return rc == NGX_ERROR ? NGX_ERROR : NGX_OK;
-}
-
-
-/*
- * The device's active carts in their order: the session unexpired, each
- * cart unexpired with a line item, its domain's store available.
- * Returns an error index, or -1.
- */
-static ngx_int_t
-ngx_http_cart_firmly_active(ngx_http_request_t *r,
-    ngx_http_cart_active_ctx_t *actx, ngx_array_t **carts)
-{
-    actx->now = ngx_http_cart_now_ms();
-
-    if (ngx_array_init(&actx->carts, r->pool, 4,
-                       sizeof(ngx_http_cart_active_t)) != NGX_OK)
-    {
-        return NGX_HTTP_CART_ERR_INTERNAL;
-    }
-
-    if (ngx_http_cart_store_read(r, ngx_http_cart_firmly_read_active, actx)
-        != NGX_OK)
-    {
-        return NGX_HTTP_CART_ERR_STORE_UNAVAILABLE;
-    }
-
-    ngx_sort(actx->carts.elts, actx->carts.nelts,
-             sizeof(ngx_http_cart_active_t), ngx_http_cart_firmly_active_cmp);
-
-    *carts = &actx->carts;
-
-    return -1;
 }
 
 
@@ -660,7 +701,7 @@ ngx_http_cart_firmly_active_etag(ngx_array_t *carts, ngx_uint_t with_carts)
 }
 
 
-/* excludes=a.com,b.com: an error index, or -1 */
+/* excludes=a.com,b.com: an error, or NGX_HTTP_CART_ERR_NONE */
 static ngx_int_t
 ngx_http_cart_firmly_excludes(ngx_http_request_t *r,
     cart_excludes_t **excludes)
@@ -670,7 +711,7 @@ ngx_http_cart_firmly_excludes(ngx_http_request_t *r,
     ngx_str_t   arg, excluded;
 
     if (ngx_http_arg(r, (u_char *) "excludes", 8, &arg) != NGX_OK) {
-        return -1;
+        return NGX_HTTP_CART_ERR_NONE;
     }
 
     *excludes = ngx_palloc(r->pool, sizeof(cart_excludes_t));
@@ -688,68 +729,87 @@ ngx_http_cart_firmly_excludes(ngx_http_request_t *r,
     if (cart_excludes_parse((char *) excluded.data, excluded.len,
                             (char *) excluded.data + len, *excludes) != 0)
     {
-        return NGX_HTTP_CART_ERR_BAD_QUERY;
+        return NGX_HTTP_CART_FIRMLY_BAD_QUERY;
     }
 
-    return -1;
+    return NGX_HTTP_CART_ERR_NONE;
 }
 
 
 /*
- * The listing of a device's active carts, or of their domains, sent; the
- * excludes query (active carts) is read once the device is known.
+ * The listing of the device's active carts in their order (most recently
+ * updated first), or of their domains.
  */
 static ngx_int_t
-ngx_http_cart_firmly_send_active(ngx_http_request_t *r,
-    ngx_http_cart_loc_conf_t *conf, ngx_uint_t with_carts)
+ngx_http_cart_firmly_active(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t *ctx,
+    ngx_uint_t with_carts)
 {
     ngx_int_t                    err;
     ngx_str_t                    body;
-    ngx_array_t                 *carts;
-    ngx_http_cart_error_t       *errors;
     ngx_http_cart_active_ctx_t   actx;
 
-    errors = conf->route->errors;
+    actx.ctx = ctx;
     actx.with_carts = with_carts;
     actx.excludes = NULL;
+    actx.now = ngx_http_cart_now_ms();
 
-    err = ngx_http_cart_firmly_begin(r, conf, &actx.ctx);
-
-    if (err < 0 && with_carts) {
+    if (with_carts) {
         err = ngx_http_cart_firmly_excludes(r, &actx.excludes);
+        if (err != NGX_HTTP_CART_ERR_NONE) {
+            goto failed;
+        }
     }
 
-    if (err < 0) {
-        err = ngx_http_cart_firmly_active(r, &actx, &carts);
-    }
-
-    if (err < 0
-        && ngx_http_cart_firmly_listing(r, carts, with_carts, &body) != NGX_OK)
+    if (ngx_array_init(&actx.carts, r->pool, 4,
+                       sizeof(ngx_http_cart_active_t)) != NGX_OK)
     {
         err = NGX_HTTP_CART_ERR_INTERNAL;
+        goto failed;
     }
 
-    if (err >= 0) {
-        return ngx_http_cart_send_error(r, &errors[err]);
+    if (ngx_http_cart_store_read(r, ngx_http_cart_firmly_read_active, &actx)
+        != NGX_OK)
+    {
+        err = NGX_HTTP_CART_ERR_STORE_UNAVAILABLE;
+        goto failed;
     }
 
-    return ngx_http_cart_send(r, NGX_HTTP_OK, &body,
-                              ngx_http_cart_firmly_active_etag(carts,
+    ngx_sort(actx.carts.elts, actx.carts.nelts,
+             sizeof(ngx_http_cart_active_t), ngx_http_cart_firmly_active_cmp);
+
+    if (ngx_http_cart_firmly_listing(r, &actx.carts, with_carts, &body)
+        != NGX_OK)
+    {
+        err = NGX_HTTP_CART_ERR_INTERNAL;
+        goto failed;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "cart firmly: %ui active carts", actx.carts.nelts);
+
+    return ngx_http_cart_send(r, &ngx_http_cart_firmly_style, NGX_HTTP_OK,
+                              &body,
+                              ngx_http_cart_firmly_active_etag(&actx.carts,
                                                                with_carts));
+
+failed:
+
+    return ngx_http_cart_send_route_error(r, conf, err);
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_cart_firmly_active_carts(ngx_http_request_t *r,
-    ngx_http_cart_loc_conf_t *conf)
+    ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t *ctx)
 {
-    return ngx_http_cart_firmly_send_active(r, conf, 1);
+    return ngx_http_cart_firmly_active(r, conf, ctx, 1);
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_cart_firmly_active_domains(ngx_http_request_t *r,
-    ngx_http_cart_loc_conf_t *conf)
+    ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t *ctx)
 {
-    return ngx_http_cart_firmly_send_active(r, conf, 0);
+    return ngx_http_cart_firmly_active(r, conf, ctx, 0);
 }

@@ -1,6 +1,8 @@
 /*
- * The firmly device API routes: carts of the device named by the
- * x-firmly-authorization token.
+ * The firmly device API: carts of the device that the x-firmly-
+ * authorization token (or a backend with the shared secret) names, per
+ * reference pages 000 to 004.  Its routes, its authentication scheme and
+ * its error bodies are all in ngx_http_cart_firmly.c.
  */
 
 #ifndef NGX_HTTP_CART_FIRMLY_H
@@ -13,26 +15,13 @@
 #include "ngx_http_cart.h"
 
 
-extern ngx_http_cart_error_t  ngx_http_cart_firmly_v2_errors[];
-extern ngx_http_cart_error_t  ngx_http_cart_firmly_v1_errors[];
-extern ngx_http_cart_error_t  ngx_http_cart_firmly_active_errors[];
-extern ngx_http_cart_error_t  ngx_http_cart_firmly_domains_errors[];
-
-/* GET /api/v2/domains/{domain}/cart */
-ngx_int_t ngx_http_cart_firmly_cart_v2(ngx_http_request_t *r,
-    ngx_http_cart_loc_conf_t *conf);
-
-/* GET /api/v1/domains/{domain}/cart */
-ngx_int_t ngx_http_cart_firmly_cart_v1(ngx_http_request_t *r,
-    ngx_http_cart_loc_conf_t *conf);
-
-/* GET /api/v2/carts/active (and the legacy /api/v1/carts/active) */
-ngx_int_t ngx_http_cart_firmly_active_carts(ngx_http_request_t *r,
-    ngx_http_cart_loc_conf_t *conf);
-
-/* GET /api/v2/carts/active-domains */
-ngx_int_t ngx_http_cart_firmly_active_domains(ngx_http_request_t *r,
-    ngx_http_cart_loc_conf_t *conf);
+/*
+ * firmly_cart_v2         GET /api/v2/domains/{domain}/cart
+ * firmly_cart_v1         GET /api/v1/domains/{domain}/cart
+ * firmly_active_carts    GET /api/v2/carts/active (and /api/v1/...)
+ * firmly_active_domains  GET /api/v2/carts/active-domains
+ */
+extern ngx_http_cart_route_t  ngx_http_cart_firmly_routes[];
 
 
 #endif /* NGX_HTTP_CART_FIRMLY_H */

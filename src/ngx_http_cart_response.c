@@ -1,44 +1,50 @@
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_http_cart_response.h"
 
 
 #define NGX_HTTP_UNPROCESSABLE_ENTITY  422
 
 
-static ngx_int_t
-ngx_http_cart_add_header(ngx_http_request_t *r, char *key, ngx_str_t *value,
-    ngx_table_elt_t **out)
+static ngx_table_elt_t *
+ngx_http_cart_add_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
 {
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     h->hash = 1;
-    h->key.data = (u_char *) key;
-    h->key.len = ngx_strlen(key);
+    h->key = *name;
     h->value = *value;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
 
-    if (out) {
-        *out = h;
-    }
-
-    return NGX_OK;
+    return h;
 }
 
 
 ngx_int_t
-ngx_http_cart_send(ngx_http_request_t *r, ngx_uint_t status, ngx_str_t *body,
-    uint64_t etag)
+ngx_http_cart_send(ngx_http_request_t *r, ngx_http_cart_style_t *style,
+    ngx_uint_t status, ngx_str_t *body, uint64_t etag)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_str_t     value;
-    ngx_chain_t   out;
+    ngx_int_t                  rc;
+    ngx_buf_t                 *b;
+    ngx_str_t                  value;
+    ngx_chain_t                out;
+    ngx_http_cart_header_t    *h;
+    ngx_http_core_loc_conf_t  *clcf;
 
-    static ngx_str_t  cache_control = ngx_string("private, no-cache");
-    static ngx_str_t  allow = ngx_string("GET, HEAD");
+    static ngx_str_t  cache_control = ngx_string("Cache-Control");
+    static ngx_str_t  allow = ngx_string("Allow");
+    static ngx_str_t  get_head = ngx_string("GET, HEAD");
+    static ngx_str_t  etag_name = ngx_string("ETag");
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = body->len;
@@ -48,33 +54,42 @@ ngx_http_cart_send(ngx_http_request_t *r, ngx_uint_t status, ngx_str_t *body,
         ngx_str_set(&r->headers_out.status_line, "422 Unprocessable Entity");
     }
 
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type = style->content_type;
+    r->headers_out.content_type_len = style->content_type.len;
     r->headers_out.content_type_lowcase = NULL;
 
-    if (ngx_http_cart_add_header(r, "Cache-Control", &cache_control, NULL)
-        != NGX_OK)
+    if (ngx_http_cart_add_header(r, &cache_control, &style->cache_control)
+        == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (h = style->headers; h && h->name.len; h++) {
+        if (ngx_http_cart_add_header(r, &h->name, &h->value) == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     if (status == NGX_HTTP_NOT_ALLOWED
-        && ngx_http_cart_add_header(r, "Allow", &allow, NULL) != NGX_OK)
+        && ngx_http_cart_add_header(r, &allow, &get_head) == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (etag) {
-        value.data = ngx_pnalloc(r->pool, sizeof("\"0123456789abcdef\""));
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (etag && clcf->etag) {
+        value.data = ngx_pnalloc(r->pool, sizeof("W/\"0123456789abcdef\""));
         if (value.data == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        value.len = ngx_sprintf(value.data, "\"%016uxL\"", etag) - value.data;
+        value.len = ngx_sprintf(value.data, "%s\"%016uxL\"",
+                                style->weak_etag ? "W/" : "", etag)
+                    - value.data;
 
-        if (ngx_http_cart_add_header(r, "ETag", &value, &r->headers_out.etag)
-            != NGX_OK)
-        {
+        r->headers_out.etag = ngx_http_cart_add_header(r, &etag_name, &value);
+        if (r->headers_out.etag == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -87,7 +102,7 @@ ngx_http_cart_send(ngx_http_request_t *r, ngx_uint_t status, ngx_str_t *body,
 
     b = ngx_calloc_buf(r->pool);
     if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     b->pos = body->data;
@@ -104,27 +119,8 @@ ngx_http_cart_send(ngx_http_request_t *r, ngx_uint_t status, ngx_str_t *body,
 
 
 ngx_int_t
-ngx_http_cart_send_error(ngx_http_request_t *r, ngx_http_cart_error_t *error)
+ngx_http_cart_send_error(ngx_http_request_t *r, ngx_http_cart_style_t *style,
+    ngx_http_cart_error_t *error)
 {
-    return ngx_http_cart_send(r, error->status, &error->body, 0);
-}
-
-
-ngx_http_cart_ctx_t *
-ngx_http_cart_ctx(ngx_http_request_t *r)
-{
-    ngx_http_cart_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_cart_module);
-
-    if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_cart_ctx_t));
-        if (ctx == NULL) {
-            return NULL;
-        }
-
-        ngx_http_set_ctx(r, ctx, ngx_http_cart_module);
-    }
-
-    return ctx;
+    return ngx_http_cart_send(r, style, error->status, &error->body, 0);
 }

@@ -1,6 +1,7 @@
 /*
- * HTTP plumbing shared by the routes: JSON responses with the API's
- * caching headers and ETag, and error responses.
+ * HTTP plumbing shared by the APIs: JSON responses with the headers an
+ * API always sends, an ETag, and error responses.  Knows nothing of
+ * which API it answers for: each describes its responses once.
  */
 
 #ifndef NGX_HTTP_CART_RESPONSE_H
@@ -10,22 +11,40 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_cart.h"
+
+typedef struct {
+    ngx_str_t                   name;
+    ngx_str_t                   value;
+} ngx_http_cart_header_t;
+
+/* what an API's responses look like, whatever their body */
+typedef struct {
+    ngx_str_t                   content_type;
+    ngx_str_t                   cache_control;
+    ngx_uint_t                  weak_etag;
+    ngx_http_cart_header_t     *headers;    /* more; an empty name ends */
+} ngx_http_cart_style_t;
+
+/* an error response: its status and its body, in its API's envelope */
+typedef struct {
+    ngx_uint_t                  status;
+    ngx_str_t                   body;
+} ngx_http_cart_error_t;
 
 
 /*
- * Sends body (which must live as long as the request) as JSON; a non-zero
- * etag becomes a strong ETag, and If-None-Match is then answered with 304
- * by nginx's not_modified filter.
+ * Sends body (which must live as long as the request) in the style; a
+ * non-zero etag becomes the ETag (unless "etag off"), and If-None-Match is
+ * then answered with 304 by nginx's not_modified filter.  Returns what
+ * nginx's output returned, or NGX_HTTP_INTERNAL_SERVER_ERROR before any
+ * header was sent.
  */
-ngx_int_t ngx_http_cart_send(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_str_t *body, uint64_t etag);
+ngx_int_t ngx_http_cart_send(ngx_http_request_t *r,
+    ngx_http_cart_style_t *style, ngx_uint_t status, ngx_str_t *body,
+    uint64_t etag);
 
 ngx_int_t ngx_http_cart_send_error(ngx_http_request_t *r,
-    ngx_http_cart_error_t *error);
-
-/* the request's context, created on first use */
-ngx_http_cart_ctx_t *ngx_http_cart_ctx(ngx_http_request_t *r);
+    ngx_http_cart_style_t *style, ngx_http_cart_error_t *error);
 
 
 #endif /* NGX_HTTP_CART_RESPONSE_H */

@@ -7,17 +7,13 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include "cart_store_layout.h"
 #include "ngx_http_cart_store.h"
 
 
 #define NGX_HTTP_CART_STORE_RETRY  1        /* seconds between opens */
 #define NGX_HTTP_CART_DOMAIN_CACHE  256
-
-enum {
-    NGX_HTTP_CART_DB_DOMAINS = 0,
-    NGX_HTTP_CART_DB_CARTS,
-    NGX_HTTP_CART_DB_COUNT
-};
+#define NGX_HTTP_CART_KEY_MAX      511      /* LMDB's longest key */
 
 /*
  * Where a domain record is in the map, for one snapshot: the active-carts
@@ -32,13 +28,21 @@ typedef struct {
     ngx_str_t     value;
 } ngx_http_cart_store_slot_t;
 
+/*
+ * A worker's store.  Its cursors, one a database, live as long as the
+ * environment (opening one costs a malloc()); a cursor is renewed when a
+ * request first uses it in its transaction, and keeps its place in the
+ * B-tree, so that a key near the last one is found on the same page.
+ */
 typedef struct {
     MDB_env      *env;
     MDB_txn      *txn;              /* reset between requests */
-    MDB_cursor   *carts;            /* renewed with txn */
+    ngx_uint_t    serial;           /* of the request's transaction */
     size_t        txnid;            /* the snapshot being read */
     size_t        psize;
-    MDB_dbi       dbi[NGX_HTTP_CART_DB_COUNT];
+    MDB_dbi       dbi[CART_DB_COUNT];
+    MDB_cursor   *cursor[CART_DB_COUNT];
+    ngx_uint_t    renewed[CART_DB_COUNT];   /* the serial it is valid for */
     u_char       *path;
     u_char       *data_path;        /* path/data.mdb */
     unsigned int  max_readers;
@@ -80,10 +84,6 @@ typedef struct {
 
 static ngx_http_cart_store_t        ngx_http_cart_store;
 static ngx_http_cart_store_guard_t  ngx_http_cart_store_guard;
-
-static const char  *ngx_http_cart_store_dbs[] = {
-    CART_DB_DOMAINS, CART_DB_CARTS
-};
 
 
 static void
@@ -153,22 +153,28 @@ ngx_http_cart_store_guard_remove(void)
 static ngx_int_t
 ngx_http_cart_store_close(ngx_log_t *log, void *data)
 {
+    ngx_uint_t   i;
     MDB_env     *env;
     MDB_txn     *txn;
     MDB_cursor  *cur;
 
     ngx_memzero(ngx_http_cart_store.domains,
                 sizeof(ngx_http_cart_store.domains));
+    ngx_memzero(ngx_http_cart_store.renewed,
+                sizeof(ngx_http_cart_store.renewed));
 
-    /* a read-only transaction's cursor outlives it: close it first */
-    cur = ngx_http_cart_store.carts;
+    /* a read-only transaction's cursors outlive it: close them first */
+    for (i = 0; i < CART_DB_COUNT; i++) {
+        cur = ngx_http_cart_store.cursor[i];
+        ngx_http_cart_store.cursor[i] = NULL;
+
+        if (cur) {
+            mdb_cursor_close(cur);
+        }
+    }
+
     txn = ngx_http_cart_store.txn;
     env = ngx_http_cart_store.env;
-
-    ngx_http_cart_store.carts = NULL;
-    if (cur) {
-        mdb_cursor_close(cur);
-    }
 
     ngx_http_cart_store.txn = NULL;
     if (txn) {
@@ -207,7 +213,8 @@ ngx_http_cart_store_faulted(ngx_log_t *log)
         ngx_log_error(NGX_LOG_ALERT, log, 0,
                       "cart_store \"%s\": its handles are left open",
                       ngx_http_cart_store.path);
-        ngx_http_cart_store.carts = NULL;
+        ngx_memzero(ngx_http_cart_store.cursor,
+                    sizeof(ngx_http_cart_store.cursor));
         ngx_http_cart_store.txn = NULL;
         ngx_http_cart_store.env = NULL;
         return;
@@ -243,48 +250,28 @@ ngx_http_cart_store_guarded(ngx_log_t *log, ngx_http_cart_store_call_pt call,
 static int
 ngx_http_cart_store_handles(MDB_env *env, ngx_log_t *log)
 {
-    int        rc, i;
+    int        rc;
     uint32_t   version;
-    MDB_dbi    meta;
     MDB_txn   *txn;
-    MDB_val    key, val;
 
     rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
     if (rc != 0) {
         return rc;
     }
 
-    rc = mdb_dbi_open(txn, CART_DB_META, 0, &meta);
+    rc = cart_layout_open(txn, ngx_http_cart_store.dbi, 0, &version);
 
-    for (i = 0; rc == 0 && i < NGX_HTTP_CART_DB_COUNT; i++) {
-        rc = mdb_dbi_open(txn, ngx_http_cart_store_dbs[i], 0,
-                          &ngx_http_cart_store.dbi[i]);
-    }
-
-    if (rc == 0) {
-        key.mv_data = CART_META_LAYOUT_KEY;
-        key.mv_size = sizeof(CART_META_LAYOUT_KEY) - 1;
-
-        rc = mdb_get(txn, meta, &key, &val);
+    if (rc == CART_LAYOUT_OTHER) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "cart_store \"%s\" has layout %uD, this module reads "
+                      "layout %d", ngx_http_cart_store.path, version,
+                      CART_LAYOUT_VERSION);
+        rc = MDB_INCOMPATIBLE;
     }
 
     if (rc != 0) {
         mdb_txn_abort(txn);
         return rc;
-    }
-
-    version = 0;
-    if (val.mv_size == sizeof(version)) {
-        ngx_memcpy(&version, val.mv_data, sizeof(version));
-    }
-
-    if (version != CART_LAYOUT_VERSION) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "cart_store \"%s\" has layout %uD, this module reads "
-                      "layout %d", ngx_http_cart_store.path, version,
-                      CART_LAYOUT_VERSION);
-        mdb_txn_abort(txn);
-        return MDB_INCOMPATIBLE;
     }
 
     /* committing a read transaction keeps its handles for later ones */
@@ -576,29 +563,12 @@ ngx_http_cart_store_begin(ngx_log_t *log)
         goto failed;
     }
 
-    /*
-     * One cursor on the carts for the worker's life (opening one costs a
-     * malloc()): a device's session and carts are neighbours, and a
-     * positioned cursor finds a key on its own page without a new search.
-     */
-    if (ngx_http_cart_store.carts) {
-        rc = mdb_cursor_renew(ngx_http_cart_store.txn,
-                              ngx_http_cart_store.carts);
-
-    } else {
-        rc = mdb_cursor_open(ngx_http_cart_store.txn,
-                             ngx_http_cart_store.dbi[NGX_HTTP_CART_DB_CARTS],
-                             &ngx_http_cart_store.carts);
-    }
-
-    if (rc != 0) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "cart_store \"%s\": carts cursor: %s",
-                      ngx_http_cart_store.path, mdb_strerror(rc));
-        goto failed;
-    }
-
+    ngx_http_cart_store.serial++;
     ngx_http_cart_store.txnid = mdb_txn_id(ngx_http_cart_store.txn);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "cart store: reading snapshot %uz",
+                   ngx_http_cart_store.txnid);
 
     return NGX_OK;
 
@@ -649,42 +619,296 @@ ngx_http_cart_store_read(ngx_http_request_t *r,
 }
 
 
-/* the value, in place: valid until the transaction is reset */
+/* the database's cursor, renewed for this request's transaction */
+static MDB_cursor *
+ngx_http_cart_store_cursor(ngx_http_request_t *r, cart_db_e db)
+{
+    int  rc;
+
+    if (ngx_http_cart_store.renewed[db] == ngx_http_cart_store.serial) {
+        return ngx_http_cart_store.cursor[db];
+    }
+
+    if (ngx_http_cart_store.cursor[db]) {
+        rc = mdb_cursor_renew(ngx_http_cart_store.txn,
+                              ngx_http_cart_store.cursor[db]);
+
+    } else {
+        rc = mdb_cursor_open(ngx_http_cart_store.txn,
+                             ngx_http_cart_store.dbi[db],
+                             &ngx_http_cart_store.cursor[db]);
+    }
+
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "cart_store \"%s\": cursor on %s: %s",
+                      ngx_http_cart_store.path, cart_dbs[db].name,
+                      mdb_strerror(rc));
+        return NULL;
+    }
+
+    ngx_http_cart_store.renewed[db] = ngx_http_cart_store.serial;
+
+    return ngx_http_cart_store.cursor[db];
+}
+
+
 static ngx_int_t
-ngx_http_cart_store_get(ngx_http_request_t *r, ngx_uint_t db, u_char *key,
+ngx_http_cart_store_failed(ngx_http_request_t *r, cart_db_e db,
+    const char *what, int rc)
+{
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "cart_store \"%s\": %s in %s: %s",
+                  ngx_http_cart_store.path, what, cart_dbs[db].name,
+                  mdb_strerror(rc));
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * The value, in place: valid until the transaction is reset.  From the
+ * cursor's place, a key on the same page is found without a new search
+ * (a device's session, then its cart).
+ */
+static ngx_int_t
+ngx_http_cart_store_get(ngx_http_request_t *r, cart_db_e db, u_char *key,
     size_t key_len, ngx_str_t *value)
 {
-    int      rc;
-    MDB_val  k, v;
+    int          rc;
+    MDB_val      k, v;
+    MDB_cursor  *cur;
+
+    cur = ngx_http_cart_store_cursor(r, db);
+    if (cur == NULL) {
+        return NGX_ERROR;
+    }
 
     k.mv_data = key;
     k.mv_size = key_len;
 
-    /* from a device's session, the cursor finds its cart on the same page */
-    if (db == NGX_HTTP_CART_DB_CARTS) {
-        rc = mdb_cursor_get(ngx_http_cart_store.carts, &k, &v, MDB_SET_KEY);
-
-    } else {
-        rc = mdb_get(ngx_http_cart_store.txn, ngx_http_cart_store.dbi[db], &k,
-                     &v);
-    }
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
 
     if (rc == MDB_NOTFOUND) {
         return NGX_DECLINED;
     }
 
     if (rc != 0) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "cart_store \"%s\": get from %s: %s",
-                      ngx_http_cart_store.path, ngx_http_cart_store_dbs[db],
-                      mdb_strerror(rc));
-        return NGX_ERROR;
+        return ngx_http_cart_store_failed(r, db, "get", rc);
     }
 
     value->data = v.mv_data;
     value->len = v.mv_size;
 
     return NGX_OK;
+}
+
+
+/*
+ * Puts the cursor on the range's first entry (its last, going back):
+ * LMDB's code of it, 0 or MDB_NOTFOUND when the range is empty.
+ */
+static int
+ngx_http_cart_store_first(MDB_cursor *cur, ngx_http_cart_store_range_t *range,
+    ngx_uint_t dup, MDB_val *k, MDB_val *v)
+{
+    int      rc;
+    size_t   n;
+    MDB_val  at;
+    u_char   next[NGX_HTTP_CART_KEY_MAX];
+
+    k->mv_data = range->key.data;
+    k->mv_size = range->key.len;
+
+    if (dup) {
+        if (range->from.len == 0) {
+            rc = mdb_cursor_get(cur, k, v, MDB_SET_KEY);
+
+            return (rc == 0 && range->reverse)
+                   ? mdb_cursor_get(cur, k, v, MDB_LAST_DUP) : rc;
+        }
+
+        v->mv_data = range->from.data;
+        v->mv_size = range->from.len;
+        at = *v;
+
+        rc = mdb_cursor_get(cur, k, v, MDB_GET_BOTH_RANGE);
+
+        if (!range->reverse) {
+            return rc;
+        }
+
+        /* back: the last value not after "from" */
+        if (rc == MDB_NOTFOUND) {
+            rc = mdb_cursor_get(cur, k, v, MDB_SET_KEY);
+            return rc == 0 ? mdb_cursor_get(cur, k, v, MDB_LAST_DUP) : rc;
+        }
+
+        if (rc == 0 && (v->mv_size != at.mv_size
+                        || ngx_memcmp(v->mv_data, at.mv_data, at.mv_size)))
+        {
+            rc = mdb_cursor_get(cur, k, v, MDB_PREV_DUP);
+        }
+
+        return rc;
+    }
+
+    if (!range->reverse) {
+        if (range->from.len) {
+            k->mv_data = range->from.data;
+            k->mv_size = range->from.len;
+        }
+
+        return mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+    }
+
+    /* back: the last key not after "from", or before the prefix's next */
+    if (range->from.len) {
+        at.mv_data = range->from.data;
+        at.mv_size = range->from.len;
+
+    } else {
+        n = range->key.len;
+        ngx_memcpy(next, range->key.data, n);
+
+        while (n && next[n - 1] == 0xff) {
+            n--;
+        }
+
+        if (n == 0) {
+            return mdb_cursor_get(cur, k, v, MDB_LAST);
+        }
+
+        next[n - 1]++;
+        at.mv_data = next;
+        at.mv_size = n;
+    }
+
+    *k = at;
+    rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+
+    if (rc == MDB_NOTFOUND) {
+        return mdb_cursor_get(cur, k, v, MDB_LAST);
+    }
+
+    if (rc == 0 && (range->from.len == 0 || k->mv_size != at.mv_size
+                    || ngx_memcmp(k->mv_data, at.mv_data, at.mv_size)))
+    {
+        rc = mdb_cursor_get(cur, k, v, MDB_PREV);
+    }
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_http_cart_store_range(ngx_http_request_t *r,
+    ngx_http_cart_store_range_t *range, ngx_http_cart_store_entry_pt entry,
+    void *data)
+{
+    int             rc;
+    MDB_val         k, v;
+    ngx_int_t       erc;
+    ngx_str_t       key, value;
+    ngx_uint_t      dup, skip, given;
+    MDB_cursor     *cur;
+    MDB_cursor_op   step;
+
+    cur = ngx_http_cart_store_cursor(r, range->db);
+    if (cur == NULL) {
+        return NGX_ERROR;
+    }
+
+    dup = (cart_dbs[range->db].flags & MDB_DUPSORT) != 0;
+
+    if (dup) {
+        step = range->reverse ? MDB_PREV_DUP : MDB_NEXT_DUP;
+
+    } else {
+        step = range->reverse ? MDB_PREV : MDB_NEXT;
+    }
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "cart store: range in %s, %s, skip %ui, limit %ui",
+                   cart_dbs[range->db].name,
+                   range->reverse ? "back" : "forward", range->skip,
+                   range->limit);
+
+    skip = range->skip;
+    given = 0;
+
+    for (rc = ngx_http_cart_store_first(cur, range, dup, &k, &v);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, step))
+    {
+        if (!dup && (k.mv_size < range->key.len
+                     || ngx_memcmp(k.mv_data, range->key.data,
+                                   range->key.len) != 0))
+        {
+            break;
+        }
+
+        if (skip) {
+            skip--;
+            continue;
+        }
+
+        key.data = k.mv_data;
+        key.len = k.mv_size;
+        value.data = v.mv_data;
+        value.len = v.mv_size;
+
+        erc = entry(r, &key, &value, data);
+
+        if (erc == NGX_DONE) {
+            return NGX_OK;
+        }
+
+        if (erc != NGX_OK) {
+            return erc;
+        }
+
+        if (range->limit && ++given == range->limit) {
+            return NGX_OK;
+        }
+    }
+
+    if (rc == 0 || rc == MDB_NOTFOUND) {
+        return NGX_OK;
+    }
+
+    return ngx_http_cart_store_failed(r, range->db, "range", rc);
+}
+
+
+ngx_int_t
+ngx_http_cart_store_count(ngx_http_request_t *r, cart_db_e db, ngx_str_t *key,
+    size_t *count)
+{
+    int          rc;
+    MDB_val      k, v;
+    MDB_cursor  *cur;
+
+    cur = ngx_http_cart_store_cursor(r, db);
+    if (cur == NULL) {
+        return NGX_ERROR;
+    }
+
+    k.mv_data = key->data;
+    k.mv_size = key->len;
+
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+
+    if (rc == MDB_NOTFOUND) {
+        *count = 0;
+        return NGX_OK;
+    }
+
+    if (rc == 0) {
+        rc = mdb_cursor_count(cur, count);
+    }
+
+    return rc == 0 ? NGX_OK : ngx_http_cart_store_failed(r, db, "count", rc);
 }
 
 
@@ -728,7 +952,7 @@ ngx_http_cart_store_domain(ngx_http_request_t *r, ngx_str_t *domain,
         value = slot->value;
 
     } else {
-        rc = ngx_http_cart_store_get(r, NGX_HTTP_CART_DB_DOMAINS,
+        rc = ngx_http_cart_store_get(r, CART_DB_DOMAINS,
                                      domain->data, domain->len, &value);
         if (rc != NGX_OK) {
             return rc;
@@ -766,7 +990,7 @@ ngx_http_cart_store_device(ngx_http_request_t *r, ngx_str_t *device_id,
     key.len = cart_cart_key((char *) device_id->data, device_id->len, "", 0,
                             buf);
 
-    rc = ngx_http_cart_store_get(r, NGX_HTTP_CART_DB_CARTS, key.data, key.len,
+    rc = ngx_http_cart_store_get(r, CART_DB_CARTS, key.data, key.len,
                                  &value);
     if (rc != NGX_OK) {
         return rc;
@@ -810,7 +1034,7 @@ ngx_http_cart_store_cart(ngx_http_request_t *r, ngx_str_t *device_id,
     key.len = cart_cart_key((char *) device_id->data, device_id->len,
                             (char *) domain->data, domain->len, buf);
 
-    rc = ngx_http_cart_store_get(r, NGX_HTTP_CART_DB_CARTS, key.data, key.len,
+    rc = ngx_http_cart_store_get(r, CART_DB_CARTS, key.data, key.len,
                                  &value);
     if (rc != NGX_OK) {
         return rc;
@@ -824,62 +1048,62 @@ ngx_http_cart_store_cart(ngx_http_request_t *r, ngx_str_t *device_id,
 }
 
 
+/* a device's carts: the walk of its key range, the session left out */
+typedef struct {
+    size_t                        prefix;
+    ngx_http_cart_store_cart_pt   handler;
+    void                         *data;
+} ngx_http_cart_store_walk_t;
+
+
+static ngx_int_t
+ngx_http_cart_store_device_cart(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_str_t *value, void *data)
+{
+    ngx_http_cart_store_walk_t *walk = data;
+
+    ngx_str_t              domain;
+    ngx_http_cart_cart_t   cart;
+
+    if (key->len == walk->prefix) {
+        return NGX_OK;      /* the session */
+    }
+
+    domain.data = key->data + walk->prefix;
+    domain.len = key->len - walk->prefix;
+
+    if (!cart_domain_key_valid((char *) domain.data, domain.len)
+        || ngx_http_cart_store_cart_parts(value->data, value->len, &cart)
+           != NGX_OK)
+    {
+        (void) ngx_http_cart_store_corrupt(r, "cart", key);
+        return NGX_OK;
+    }
+
+    return walk->handler(r, &domain, &cart, walk->data);
+}
+
+
 ngx_int_t
 ngx_http_cart_store_device_carts(ngx_http_request_t *r, ngx_str_t *device_id,
     ngx_http_cart_store_cart_pt handler, void *data)
 {
-    int                    rc;
-    size_t                 prefix;
-    MDB_val                k, v;
-    ngx_int_t              hrc;
-    ngx_str_t              key, domain;
-    MDB_cursor            *cur;
-    ngx_http_cart_cart_t   cart;
-    u_char                 buf[CART_DEVICE_ID_MAX_LEN + 1];
+    ngx_http_cart_store_walk_t    walk;
+    ngx_http_cart_store_range_t   range;
+    u_char                        buf[CART_DEVICE_ID_MAX_LEN + 1];
 
     /* the key range of a device: "device id" NUL, its session first */
-    prefix = cart_cart_key((char *) device_id->data, device_id->len, "", 0,
-                           buf);
+    ngx_memzero(&range, sizeof(ngx_http_cart_store_range_t));
 
-    cur = ngx_http_cart_store.carts;
-    k.mv_data = buf;
-    k.mv_size = prefix;
+    range.db = CART_DB_CARTS;
+    range.key.data = buf;
+    range.key.len = cart_cart_key((char *) device_id->data, device_id->len,
+                                  "", 0, buf);
 
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-         rc == 0 && k.mv_size >= prefix && ngx_memcmp(k.mv_data, buf, prefix)
-                                           == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-    {
-        if (k.mv_size == prefix) {
-            continue;   /* the session */
-        }
+    walk.prefix = range.key.len;
+    walk.handler = handler;
+    walk.data = data;
 
-        domain.data = (u_char *) k.mv_data + prefix;
-        domain.len = k.mv_size - prefix;
-
-        if (!cart_domain_key_valid((char *) domain.data, domain.len)
-            || ngx_http_cart_store_cart_parts(v.mv_data, v.mv_size, &cart)
-               != NGX_OK)
-        {
-            key.data = k.mv_data;
-            key.len = k.mv_size;
-            (void) ngx_http_cart_store_corrupt(r, "cart", &key);
-            continue;
-        }
-
-        hrc = handler(r, &domain, &cart, data);
-        if (hrc != NGX_OK) {
-            return hrc;
-        }
-    }
-
-    if (rc == 0 || rc == MDB_NOTFOUND) {
-        return NGX_OK;
-    }
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "cart_store \"%s\": carts of a device: %s",
-                  ngx_http_cart_store.path, mdb_strerror(rc));
-
-    return NGX_ERROR;
+    return ngx_http_cart_store_range(r, &range,
+                                     ngx_http_cart_store_device_cart, &walk);
 }

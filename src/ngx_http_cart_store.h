@@ -62,6 +62,39 @@ ngx_int_t ngx_http_cart_store_cart(ngx_http_request_t *r,
     ngx_str_t *device_id, ngx_str_t *domain, ngx_http_cart_cart_t *out);
 
 /*
+ * A range of entries, within ngx_http_cart_store_read(): in a database of
+ * plain keys, the keys that begin with "key"; in one of duplicates
+ * (MDB_DUPSORT), the values of "key".  The walk starts at "from" (the
+ * first entry not before it, going forward; the last not after it, going
+ * back) or at the range's end, passes "skip" entries over and gives at
+ * most "limit" (0: all).
+ */
+typedef struct {
+    cart_db_e           db;
+    ngx_str_t           key;
+    ngx_str_t           from;       /* empty: the range's first (last) */
+    ngx_uint_t          reverse;
+    ngx_uint_t          skip;
+    ngx_uint_t          limit;
+} ngx_http_cart_store_range_t;
+
+/*
+ * Called for each entry with its key and value in the map (valid during
+ * the call only): NGX_OK goes on, NGX_DONE stops, anything else stops and
+ * is returned.
+ */
+typedef ngx_int_t (*ngx_http_cart_store_entry_pt)(ngx_http_request_t *r,
+    ngx_str_t *key, ngx_str_t *value, void *data);
+
+ngx_int_t ngx_http_cart_store_range(ngx_http_request_t *r,
+    ngx_http_cart_store_range_t *range, ngx_http_cart_store_entry_pt entry,
+    void *data);
+
+/* the number of values of key in a database of duplicates, in O(1) */
+ngx_int_t ngx_http_cart_store_count(ngx_http_request_t *r, cart_db_e db,
+    ngx_str_t *key, size_t *count);
+
+/*
  * Calls handler for each cart of a device, in domain order, with the
  * record's parts pointing into the map: valid only during the call, so a
  * handler copies what it keeps.  A corrupt record, or one whose key does

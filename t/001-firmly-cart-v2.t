@@ -1,6 +1,8 @@
 # GET /api/v2/domains/{domain}/cart (reference page 002)
 
 use Test::Nginx::Socket 'no_plan';
+
+repeat_each(2);
 use lib 't/lib';
 use CartTest;
 
@@ -12,6 +14,12 @@ $body{invalid} = error_body(401, 'InvalidJWTToken', 'The JWT token is invalid');
 $body{not_found} = error_body(404, 'ErrorCartNotFound', 'Cart not found');
 $body{unavailable} = error_body(422, 'ErrorStoreUnavailable',
                                 'Store service unavailable');
+
+# a domain record that does not decode: the cart route's 500, in JSON
+$ENV{TEST_NGINX_BAD_DOMAIN_STORE} = store("$ENV{TEST_NGINX_TMP}/bad-domain",
+                                          "$DATA/base.ndjson");
+put_records($ENV{TEST_NGINX_BAD_DOMAIN_STORE}, 'domains',
+            'staging.luma.gift' => 'not a domain record');
 
 run_tests();
 
@@ -145,3 +153,54 @@ GET /api/v2/domains/Demo.Luma.Gift/cart
 "x-firmly-authorization: $::tok{a}"
 --- response_headers eval
 "X-Device: $CartTest::DEV_A\nX-Domain: demo.luma.gift"
+
+
+
+=== TEST 9: a record the store cannot read: the API's 500, in JSON
+--- http_config eval
+"cart_store $ENV{TEST_NGINX_BAD_DOMAIN_STORE};
+cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
+--- request
+GET /api/v2/domains/staging.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok{a}"
+--- error_code: 500
+--- response_headers
+Content-Type: application/json
+Cache-Control: private, no-cache
+--- response_body chomp
+{"code":500,"error":"InternalServerError","description":"Internal server error"}
+--- error_log
+corrupt domain record "staging.luma.gift" left out
+
+
+
+=== TEST 10: "etag off": no ETag, and the cart's ETag is no reason for a 304
+--- config
+location ~ ^/api/v2/domains/([^/]+)/cart$ {
+    cart_api     firmly_cart_v2;
+    cart_domain  $1;
+    etag         off;
+}
+location ~ ^/on/api/v2/domains/([^/]+)/cart$ {
+    cart_api     firmly_cart_v2;
+    cart_domain  $1;
+}
+--- init
+my @auth = ('x-firmly-authorization' => $CartTest::tok{a});
+my (undef, undef, $head) =
+    CartTest::http_get('/on/api/v2/domains/staging.luma.gift/cart', @auth);
+my ($etag) = $head =~ /^ETag: ("[0-9a-f]{16}")\r?$/mi;
+my ($status, undef, $h) =
+    CartTest::http_get('/api/v2/domains/staging.luma.gift/cart', @auth,
+                       'If-None-Match' => $etag);
+Test::More::is($status, 200, 'TEST 10 - 200 for the ETag the cart has');
+Test::More::unlike($h, qr/^ETag:/mi, 'TEST 10 - and no ETag');
+--- request
+GET /api/v2/domains/staging.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok{a}"
+--- response_headers
+!ETag
+--- response_body eval
+$::body{v2_page002}

@@ -2,6 +2,8 @@
 # GET /api/v2/carts/active-domains (page 001)
 
 use Test::Nginx::Socket 'no_plan';
+
+repeat_each(2);
 use lib 't/lib';
 use CartTest;
 

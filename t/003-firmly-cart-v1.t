@@ -1,6 +1,8 @@
 # GET /api/v1/domains/{domain}/cart (reference page 004)
 
 use Test::Nginx::Socket 'no_plan';
+
+repeat_each(2);
 use lib 't/lib';
 use CartTest;
 

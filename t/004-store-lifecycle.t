@@ -4,6 +4,8 @@
 # runs, so that a worker's death would be logged ("exited on signal").
 
 use Test::Nginx::Socket 'no_plan';
+
+repeat_each(2);
 use lib 't/lib';
 use CartTest;
 use File::Copy ();
@@ -199,7 +201,7 @@ GET /api/v2/domains/staging.luma.gift/cart
 --- response_body eval
 $::body{v2_unavailable}
 --- error_log eval
-qr/cart_store "\Q$ENV{TEST_NGINX_OLD_STORE}\E" has layout 1, this module reads layout 2/
+qr/cart_store "\Q$ENV{TEST_NGINX_OLD_STORE}\E" has layout 1, this module reads layout 3/
 
 
 
@@ -391,3 +393,20 @@ GET /api/v2/domains/staging.luma.gift/cart
 $::body{v2_unavailable}
 --- no_error_log
 exited on signal
+
+
+
+=== TEST 13: a relative cart_store is nginx's prefix's, as every path in nginx.conf
+--- http_config eval
+"cart_store relative-store;
+cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
+--- init
+symlink $ENV{TEST_NGINX_STORE}, Test::Nginx::Socket::server_root() . '/relative-store'
+    or die "symlink: $!";
+Time::HiRes::sleep(1.1);
+--- request
+GET /api/v2/domains/staging.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok{a}"
+--- response_body eval
+$::body{v2_page002}

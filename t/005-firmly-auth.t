@@ -5,6 +5,9 @@
 # Against the V2 cart (page 002) unless a block says otherwise.
 
 use Test::Nginx::Socket 'no_plan';
+
+repeat_each(2);
+check_accum_error_log();
 use lib 't/lib';
 use CartTest;
 
@@ -314,7 +317,7 @@ for (1 .. 3) {
                    "401 $::body{invalid}", "TEST 19 - the bad token, again");
 }
 my $log = CartTest::error_log_text();
-my @checked = $log =~ /token rejected: signature/g;
+my @checked = $log =~ /token rejected: signature, /g;
 my @cached = $log =~ /cart auth: rejected token cached/g;
 Test::More::is(scalar @checked, 1, 'TEST 19 - its signature checked once');
 Test::More::is(scalar @cached, 2, 'TEST 19 - then answered from the cache');

@@ -3,6 +3,8 @@
 # request; in the API's words there, and nginx's own pages elsewhere.
 
 use Test::Nginx::Socket 'no_plan';
+
+repeat_each(2);
 use lib 't/lib';
 use CartTest;
 

@@ -57,7 +57,7 @@ run($base, '--store', "$tmp/old", 'import');
 put_records("$tmp/old", 'meta', layout => pack('L', 1));
 ($rc, undef, $err) = run($base, '--store', "$tmp/old", 'import');
 is($rc, 4, 'import into a store of layout 1: exit 4');
-like($err, qr/has store layout 1, this cartctl writes layout 2/,
+like($err, qr/has store layout 1, this cartctl writes layout 3/,
      'and says why');
 ($rc, undef, $err) = run('', '--store', "$tmp/old", 'dump');
 is($rc, 4, 'dump of a store of layout 1: exit 4');

@@ -1,0 +1,65 @@
+/*
+ * cartctl: writes and inspects a cart store (see cart_layout.h).  The
+ * command line is cartctl.c, the import cartctl_import.c, the store's
+ * reads and writes cartctl_store.c.
+ */
+
+#ifndef CARTCTL_H
+#define CARTCTL_H
+
+#include <stddef.h>
+#include <lmdb.h>
+
+#include "cart_record.h"
+#include "cart_store_layout.h"
+
+
+#define CARTCTL_OK         0
+#define CARTCTL_INVALID    1
+#define CARTCTL_USAGE      2
+#define CARTCTL_NOT_FOUND  3
+#define CARTCTL_STORE      4
+
+typedef struct {
+    MDB_env      *env;
+    MDB_dbi       dbi[CART_DB_COUNT];
+} cartctl_store_t;
+
+typedef void (*cartctl_each_pt)(const cart_kind_t *kind, MDB_val *key,
+    MDB_val *value, void *data);
+
+
+/* opens (a writer: creates) the store at dir; an exit status */
+int cartctl_open(cartctl_store_t *st, const char *dir, size_t map_size,
+    int write);
+
+/* an LMDB error as what to do about it, when there is something to do */
+const char *cartctl_reason(cartctl_store_t *st, int rc, char *buf,
+    size_t len);
+
+/* "cartctl: what: reason" on stderr; returns CARTCTL_STORE */
+int cartctl_store_error(cartctl_store_t *st, const char *what, int rc);
+
+/*
+ * Writes or removes a record, with what it needs and takes along:
+ * CARTCTL_OK, CARTCTL_INVALID with err set, or CARTCTL_STORE with the LMDB
+ * error (negative, or an errno) in *store_rc.
+ */
+int cartctl_apply(MDB_txn *txn, cartctl_store_t *st, cart_record_t *rec,
+    char *err, size_t err_len, int *store_rc);
+
+/* removes the record at key, and what it takes along; an LMDB error */
+int cartctl_remove(MDB_txn *txn, cartctl_store_t *st,
+    const cart_kind_t *kind, const unsigned char *key, size_t key_len);
+
+/*
+ * Calls each() for every record, in the order of cart_kinds[] databases
+ * (a cart line needs its domain): an LMDB error, or 0.
+ */
+int cartctl_walk(cartctl_store_t *st, cartctl_each_pt each, void *data);
+
+/* imports NDJSON from file (NULL or "-": standard input); exit status */
+int cartctl_import(cartctl_store_t *st, const char *file);
+
+
+#endif /* CARTCTL_H */

@@ -1,0 +1,285 @@
+/* cartctl: the store's opening, and its reads and writes of records. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cartctl.h"
+
+
+#define CARTCTL_DEFAULT_MAP_SIZE  (16ULL << 30)
+
+
+const char *
+cartctl_reason(cartctl_store_t *st, int rc, char *buf, size_t len)
+{
+    MDB_envinfo  info;
+
+    if (rc == MDB_MAP_FULL && mdb_env_info(st->env, &info) == 0) {
+        snprintf(buf, len, "map full: use a larger --map-size (now %zu)",
+                 info.me_mapsize);
+        return buf;
+    }
+
+    return mdb_strerror(rc);
+}
+
+
+int
+cartctl_store_error(cartctl_store_t *st, const char *what, int rc)
+{
+    char  buf[128];
+
+    fprintf(stderr, "cartctl: %s: %s\n", what,
+            cartctl_reason(st, rc, buf, sizeof(buf)));
+
+    return CARTCTL_STORE;
+}
+
+
+int
+cartctl_open(cartctl_store_t *st, const char *dir, size_t map_size,
+    int write)
+{
+    int           rc;
+    char          path[4096];
+    uint32_t      version;
+    MDB_txn      *txn;
+    struct stat   sb;
+
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+
+    if (stat(path, &sb) != 0) {
+        if (!write) {
+            fprintf(stderr, "cartctl: no store at %s\n", dir);
+            return CARTCTL_STORE;
+        }
+
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+            fprintf(stderr, "cartctl: mkdir %s: %s\n", dir, strerror(errno));
+            return CARTCTL_STORE;
+        }
+
+        if (map_size == 0) {
+            map_size = CARTCTL_DEFAULT_MAP_SIZE;
+        }
+    }
+
+    rc = mdb_env_create(&st->env);
+    if (rc == 0 && map_size) {
+        rc = mdb_env_set_mapsize(st->env, map_size);
+    }
+
+    if (rc == 0) {
+        rc = mdb_env_set_maxdbs(st->env, CART_MAX_DBS);
+    }
+
+    if (rc == 0) {
+        rc = mdb_env_open(st->env, dir, write ? 0 : MDB_RDONLY, 0644);
+    }
+
+    if (rc != 0) {
+        return cartctl_store_error(st, dir, rc);
+    }
+
+    /* a writer clears the slots of dead readers; stat shows them */
+    if (write) {
+        mdb_reader_check(st->env, NULL);
+    }
+
+    rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return cartctl_store_error(st, "begin", rc);
+    }
+
+    rc = cart_layout_open(txn, st->dbi, write, &version);
+
+    if (rc == CART_LAYOUT_OTHER) {
+        mdb_txn_abort(txn);
+        fprintf(stderr, "cartctl: %s has store layout %u, this cartctl "
+                "writes layout %u\n", dir, version, CART_LAYOUT_VERSION);
+        return CARTCTL_STORE;
+    }
+
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        fprintf(stderr, "cartctl: %s is not a cart store: %s\n", dir,
+                mdb_strerror(rc));
+        return CARTCTL_STORE;
+    }
+
+    rc = mdb_txn_commit(txn);
+
+    return rc ? cartctl_store_error(st, "commit", rc) : CARTCTL_OK;
+}
+
+
+/* a put that leaves an identical record alone, so re-imports are no-ops */
+static int
+cartctl_put(MDB_txn *txn, MDB_dbi dbi, cart_record_t *rec)
+{
+    int      rc;
+    MDB_val  key, val, old;
+
+    key.mv_data = rec->key;
+    key.mv_size = rec->key_len;
+
+    rc = mdb_get(txn, dbi, &key, &old);
+
+    if (rc == 0 && old.mv_size == rec->value_len
+        && memcmp(old.mv_data, rec->value, rec->value_len) == 0)
+    {
+        return 0;
+    }
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    val.mv_data = rec->value;
+    val.mv_size = rec->value_len;
+
+    return mdb_put(txn, dbi, &key, &val, 0);
+}
+
+
+/* removes the keys that begin with prefix */
+static int
+cartctl_del_prefix(MDB_txn *txn, MDB_dbi dbi, const unsigned char *prefix,
+    size_t len)
+{
+    int          rc;
+    MDB_val      key, val;
+    MDB_cursor  *cur;
+
+    rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = (void *) prefix;
+    key.mv_size = len;
+
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == 0 && key.mv_size >= len
+         && memcmp(key.mv_data, prefix, len) == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != 0) {
+            break;
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+int
+cartctl_remove(MDB_txn *txn, cartctl_store_t *st, const cart_kind_t *kind,
+    const unsigned char *key, size_t key_len)
+{
+    int      rc;
+    MDB_val  k;
+
+    if (kind->cascade) {
+        return cartctl_del_prefix(txn, st->dbi[kind->db], key, key_len);
+    }
+
+    k.mv_data = (void *) key;
+    k.mv_size = key_len;
+
+    rc = mdb_del(txn, st->dbi[kind->db], &k, NULL);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+int
+cartctl_apply(MDB_txn *txn, cartctl_store_t *st, cart_record_t *rec,
+    char *err, size_t err_len, int *store_rc)
+{
+    int           rc;
+    size_t        i;
+    MDB_val       key, val;
+    cart_need_t  *need;
+
+    rc = 0;
+
+    for (i = 0; !rec->deleted && i < rec->nneeds; i++) {
+        need = &rec->needs[i];
+        key.mv_data = need->key;
+        key.mv_size = need->key_len;
+
+        rc = mdb_get(txn, st->dbi[need->db], &key, &val);
+
+        if (rc == MDB_NOTFOUND) {
+            snprintf(err, err_len, need->missing, (int) need->name_len,
+                     (char *) need->key);
+            return CARTCTL_INVALID;
+        }
+
+        if (rc != 0) {
+            break;
+        }
+    }
+
+    if (rc == 0 && !rec->deleted) {
+        rc = cartctl_put(txn, st->dbi[rec->kind->db], rec);
+
+    } else if (rc == 0) {
+        rc = cartctl_remove(txn, st, rec->kind, rec->key, rec->key_len);
+    }
+
+    *store_rc = rc;
+
+    return rc == 0 ? CARTCTL_OK : CARTCTL_STORE;
+}
+
+
+int
+cartctl_walk(cartctl_store_t *st, cartctl_each_pt each, void *data)
+{
+    int                  rc;
+    MDB_val              key, val;
+    MDB_txn             *txn;
+    MDB_cursor          *cur;
+    const cart_kind_t   *kind, *of;
+
+    rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    for (kind = cart_kinds; rc == 0 && kind->name; kind++) {
+
+        /* a database that an earlier kind shares was walked with it */
+        if (kind != cart_kinds && kind[-1].db == kind->db) {
+            continue;
+        }
+
+        rc = mdb_cursor_open(txn, st->dbi[kind->db], &cur);
+        if (rc != 0) {
+            break;
+        }
+
+        while ((rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) == 0) {
+            of = cart_kind_of(kind->db, key.mv_data, key.mv_size);
+
+            if (of) {
+                each(of, &key, &val, data);
+            }
+        }
+
+        mdb_cursor_close(cur);
+
+        rc = (rc == MDB_NOTFOUND) ? 0 : rc;
+    }
+
+    mdb_txn_abort(txn);
+
+    return rc;
+}
