@@ -19,11 +19,13 @@ CART_CFLAGS := -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc
 LIBS        := -ljansson -llmdb -lcrypto -lm -lpthread
 
 MODULE_SRCS := config ngx_http_cart_module.c $(wildcard src/ngx_http_*.[ch]) \
-               src/cart_jwt.c src/cart_query.c src/cart_store_layout.c \
+               src/cart_jwt.c src/cart_query.c src/cart_spree_query.c \
+               src/cart_time.c src/cart_store_layout.c \
                $(wildcard src/cart_*.h)
 CARTCTL_SRCS := src/cartctl.c src/cartctl_import.c src/cartctl_store.c \
-                src/cart_record.c src/cart_view.c src/cart_json.c \
-                src/cart_money.c src/cart_time.c src/cart_store_layout.c
+                src/cart_record.c src/cart_view.c src/cart_spree.c \
+                src/cart_json.c src/cart_money.c src/cart_time.c \
+                src/cart_store_layout.c
 SHARED_HDRS := $(wildcard src/cart_*.h)
 
 .PHONY: all deps build run test test-real unit fuzz bench clean
@@ -84,9 +86,10 @@ run: build $(DEMO_STORE)
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
 
-UNIT_SRCS   := src/cart_record.c src/cart_view.c src/cart_json.c \
-               src/cart_money.c src/cart_time.c src/cart_jwt.c \
-               src/cart_query.c src/cart_store_layout.c
+UNIT_SRCS   := src/cart_record.c src/cart_view.c src/cart_spree.c \
+               src/cart_json.c src/cart_money.c src/cart_time.c \
+               src/cart_jwt.c src/cart_query.c src/cart_spree_query.c \
+               src/cart_store_layout.c
 
 $(BUILD)/unit_tests: tests/unit_tests.c $(UNIT_SRCS) $(SHARED_HDRS) | deps
 	mkdir -p $(BUILD)

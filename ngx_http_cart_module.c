@@ -16,6 +16,7 @@
 #include "ngx_http_cart_auth.h"
 #include "ngx_http_cart_firmly.h"
 #include "ngx_http_cart_response.h"
+#include "ngx_http_cart_spree.h"
 #include "ngx_http_cart_store.h"
 
 
@@ -40,12 +41,18 @@ static char *ngx_http_cart_device_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cart_device_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_cart_spree_jwt_secret(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_cart_spree_store(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 static ngx_uint_t ngx_http_cart_missing_store(ngx_conf_t *cf,
     ngx_http_cart_loc_conf_t *conf);
 static ngx_uint_t ngx_http_cart_missing_domain(ngx_conf_t *cf,
     ngx_http_cart_loc_conf_t *conf);
 static ngx_uint_t ngx_http_cart_missing_device_auth(ngx_conf_t *cf,
+    ngx_http_cart_loc_conf_t *conf);
+static ngx_uint_t ngx_http_cart_missing_spree_secret(ngx_conf_t *cf,
     ngx_http_cart_loc_conf_t *conf);
 
 static ngx_int_t ngx_http_cart_add_variables(ngx_conf_t *cf);
@@ -60,6 +67,7 @@ static void ngx_http_cart_exit_process(ngx_cycle_t *cycle);
 /* the values of "cart_api": each API's route table */
 static ngx_http_cart_route_t  *ngx_http_cart_apis[] = {
     ngx_http_cart_firmly_routes,
+    ngx_http_cart_spree_routes,
     NULL
 };
 
@@ -75,6 +83,9 @@ static ngx_http_cart_need_t  ngx_http_cart_needs[] = {
     { NGX_HTTP_CART_NEEDS_DEVICE_AUTH,
       "\"cart_device_jwt_key\" or \"cart_device_secret\"",
       ngx_http_cart_missing_device_auth },
+
+    { NGX_HTTP_CART_NEEDS_SPREE_SECRET, "\"cart_spree_jwt_secret\"",
+      ngx_http_cart_missing_spree_secret },
 
     { 0, NULL, NULL }
 };
@@ -124,6 +135,20 @@ static ngx_command_t  ngx_http_cart_commands[] = {
       0,
       NULL },
 
+    { ngx_string("cart_spree_jwt_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cart_spree_jwt_secret,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cart_spree_store"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cart_spree_store,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cart_loc_conf_t, spree_store),
+      NULL },
+
       ngx_null_command
 };
 
@@ -166,6 +191,10 @@ static ngx_http_variable_t  ngx_http_cart_vars[] = {
 
     { ngx_string("cart_domain"), NULL, ngx_http_cart_variable,
       offsetof(ngx_http_cart_ctx_t, domain), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("cart_customer_id"), NULL, ngx_http_cart_variable,
+      offsetof(ngx_http_cart_ctx_t, customer_id), NGX_HTTP_VAR_NOCACHEABLE,
+      0 },
 
       ngx_http_null_variable
 };
@@ -347,6 +376,43 @@ ngx_http_cart_device_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+static char *
+ngx_http_cart_spree_jwt_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_cart_loc_conf_t *clcf = conf;
+
+    return ngx_http_cart_auth_add_hs256_key(cf, &clcf->spree_jwt.keys);
+}
+
+
+/* "cart_spree_store name": whose keys and carts a location serves */
+static char *
+ngx_http_cart_spree_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cart_loc_conf_t *clcf = conf;
+
+    char  *rv;
+
+    rv = ngx_conf_set_str_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (!cart_spree_store_valid((char *) clcf->spree_store.data,
+                                clcf->spree_store.len))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"cart_spree_store\": \"%V\" is not a store name "
+                           "(1 to 64 of a-z, 0-9, '_', '-')",
+                           &clcf->spree_store);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_uint_t
 ngx_http_cart_missing_store(ngx_conf_t *cf, ngx_http_cart_loc_conf_t *conf)
 {
@@ -370,6 +436,14 @@ ngx_http_cart_missing_device_auth(ngx_conf_t *cf,
     ngx_http_cart_loc_conf_t *conf)
 {
     return conf->device_jwt.keys == NULL && conf->device_secrets == NULL;
+}
+
+
+static ngx_uint_t
+ngx_http_cart_missing_spree_secret(ngx_conf_t *cf,
+    ngx_http_cart_loc_conf_t *conf)
+{
+    return conf->spree_jwt.keys == NULL;
 }
 
 
@@ -429,10 +503,13 @@ ngx_http_cart_create_loc_conf(ngx_conf_t *cf)
      *     conf->domain = NULL;
      *     conf->device_jwt.policy = { NULL, ... };
      *     conf->device_claim = { 0, NULL };
+     *     conf->spree_jwt.policy = { NULL, ... };
+     *     conf->spree_store = { 0, NULL };
      */
 
     conf->device_jwt.keys = NGX_CONF_UNSET_PTR;
     conf->device_secrets = NGX_CONF_UNSET_PTR;
+    conf->spree_jwt.keys = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -456,6 +533,11 @@ ngx_http_cart_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                              "device_id");
 
     conf->device_jwt.policy.subject = (char *) conf->device_claim.data;
+
+    ngx_conf_merge_ptr_value(conf->spree_jwt.keys, prev->spree_jwt.keys,
+                             NULL);
+    ngx_conf_merge_str_value(conf->spree_store, prev->spree_store, "default");
+    ngx_http_cart_spree_policy(&conf->spree_jwt.policy);
 
     if (conf->route == NULL) {
         return NGX_CONF_OK;

@@ -8,9 +8,11 @@
 
 
 typedef struct {
-    char    *data;
-    size_t   len;
-    size_t   cap;
+    char         *data;
+    size_t        len;
+    size_t        cap;
+    const char   *escapes;          /* what a byte of a string becomes */
+    const char   *hex;
 } cart_json_buf_t;
 
 
@@ -23,10 +25,53 @@ static const char  cart_json_escapes[256] = {
     'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
     'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
     'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
-    0, 0, '"', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, '"', 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '\\', 0, 0, 0
+    0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, '\\', 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+};
+
+
+/*
+ * Rails' (ActiveSupport's JSON, on the json gem's): control characters in
+ * lowercase hex, and <, >, & as \u003c, \u003e, \u0026; 'x' marks the first
+ * byte of U+2028 and U+2029, escaped too.
+ */
+static const char  cart_json_rails_escapes[256] = {
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+    'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+    0, 0, '"', 0, 0, 0, 'u', 0,
+    0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 'u', 0, 'u', 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, '\\', 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 'x', 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 };
 
 
@@ -68,6 +113,18 @@ cart_json_append(cart_json_buf_t *b, const char *s, size_t n)
 }
 
 
+static char *
+cart_json_cpy(char *p, const char *s)
+{
+    size_t  n;
+
+    n = strlen(s);
+    memcpy(p, s, n);
+
+    return p + n;
+}
+
+
 static int
 cart_json_string(cart_json_buf_t *b, const char *s, size_t len)
 {
@@ -75,8 +132,6 @@ cart_json_string(cart_json_buf_t *b, const char *s, size_t len)
     size_t                run;
     unsigned char         c;
     const unsigned char  *u, *end;
-
-    static const char     hex[] = "0123456789ABCDEF";
 
     /* the quotes and the text as it is; an escape reserves its own room */
     if (cart_json_reserve(b, len + 2) != 0) {
@@ -89,7 +144,7 @@ cart_json_string(cart_json_buf_t *b, const char *s, size_t len)
     end = u + len;
 
     while (u < end) {
-        for (run = 0; u + run < end && !cart_json_escapes[u[run]]; run++) {
+        for (run = 0; u + run < end && !b->escapes[u[run]]; run++) {
             /* void */
         }
 
@@ -107,17 +162,29 @@ cart_json_string(cart_json_buf_t *b, const char *s, size_t len)
 
         c = *u++;
         p = b->data + b->len;
-        *p++ = '\\';
 
-        if (cart_json_escapes[c] == 'u') {
+        if (b->escapes[c] == 'x') {
+            /* U+2028 and U+2029 (E2 80 A8, E2 80 A9), else itself */
+            if (end - u >= 2 && u[0] == 0x80 && (u[1] == 0xa8 || u[1] == 0xa9))
+            {
+                p = cart_json_cpy(p, u[1] == 0xa8 ? "\\u2028" : "\\u2029");
+                u += 2;
+
+            } else {
+                *p++ = (char) c;
+            }
+
+        } else if (b->escapes[c] == 'u') {
+            *p++ = '\\';
             *p++ = 'u';
             *p++ = '0';
             *p++ = '0';
-            *p++ = hex[c >> 4];
-            *p++ = hex[c & 0xf];
+            *p++ = b->hex[c >> 4];
+            *p++ = b->hex[c & 0xf];
 
         } else {
-            *p++ = cart_json_escapes[c];
+            *p++ = '\\';
+            *p++ = b->escapes[c];
         }
 
         b->len = (size_t) (p - b->data);
@@ -308,24 +375,100 @@ cart_json_value(cart_json_buf_t *b, const json_t *json, int depth)
 }
 
 
+static int
+cart_json_start(cart_json_buf_t *b, unsigned flags)
+{
+    /* most carts fit: one allocation */
+    b->cap = 8192;
+    b->len = 0;
+    b->data = malloc(b->cap);
+
+    if (flags & CART_JSON_RAILS) {
+        b->escapes = cart_json_rails_escapes;
+        b->hex = "0123456789abcdef";
+
+    } else {
+        b->escapes = cart_json_escapes;
+        b->hex = "0123456789ABCDEF";
+    }
+
+    return b->data ? 0 : -1;
+}
+
+
+/* the text, NUL-terminated, its length in *len; or NULL */
+static char *
+cart_json_end(cart_json_buf_t *b, int rc, size_t *len)
+{
+    if (rc != 0 || cart_json_append(b, "", 1) != 0) {
+        free(b->data);
+        return NULL;
+    }
+
+    *len = b->len - 1;
+
+    return b->data;
+}
+
+
 char *
 cart_json_dump(const json_t *json, size_t *len)
 {
     cart_json_buf_t  b;
 
-    /* most carts fit: one allocation */
-    b.cap = 8192;
-    b.len = 0;
-    b.data = malloc(b.cap);
-
-    if (b.data == NULL || cart_json_value(&b, json, 0) != 0
-        || cart_json_append(&b, "", 1) != 0)
-    {
-        free(b.data);
+    if (cart_json_start(&b, 0) != 0) {
         return NULL;
     }
 
-    *len = b.len - 1;
+    return cart_json_end(&b, cart_json_value(&b, json, 0), len);
+}
 
-    return b.data;
+
+char *
+cart_json_dump_object(const json_t *obj, unsigned flags, size_t *len,
+    cart_json_member_t *members)
+{
+    int               rc;
+    void             *iter;
+    size_t            i;
+    cart_json_buf_t   b;
+
+    if (!json_is_object(obj) || cart_json_start(&b, flags) != 0) {
+        return NULL;
+    }
+
+    rc = cart_json_append(&b, "{", 1);
+
+    for (iter = json_object_iter((json_t *) obj), i = 0;
+         rc == 0 && iter;
+         iter = json_object_iter_next((json_t *) obj, iter), i++)
+    {
+        if (i) {
+            rc = cart_json_append(&b, ",", 1);
+        }
+
+        members[i].start = b.len;
+        members[i].name_len = json_object_iter_key_len(iter);
+
+        if (rc == 0) {
+            rc = cart_json_string(&b, json_object_iter_key(iter),
+                                  members[i].name_len);
+        }
+
+        if (rc == 0) {
+            rc = cart_json_append(&b, ":", 1);
+        }
+
+        if (rc == 0) {
+            rc = cart_json_value(&b, json_object_iter_value(iter), 1);
+        }
+
+        members[i].end = b.len;
+    }
+
+    if (rc == 0) {
+        rc = cart_json_append(&b, "}", 1);
+    }
+
+    return cart_json_end(&b, rc, len);
 }

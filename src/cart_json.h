@@ -27,5 +27,26 @@
  */
 char *cart_json_dump(const json_t *json, size_t *len);
 
+/*
+ * Rails' JSON text (ActiveSupport's, on the json gem's) escapes more: <, >
+ * and & (as \u003c, \u003e, \u0026), U+2028 and U+2029, and control
+ * characters in lowercase hex.
+ */
+#define CART_JSON_RAILS      0x1
+
+/* where a member of an object is in its text: "name":value */
+typedef struct {
+    size_t   start;
+    size_t   end;
+    size_t   name_len;
+} cart_json_member_t;
+
+/*
+ * The text of an object, as cart_json_dump() (with flags), and where each
+ * of its members is, in order: members holds json_object_size(obj).
+ */
+char *cart_json_dump_object(const json_t *obj, unsigned flags, size_t *len,
+    cart_json_member_t *members);
+
 
 #endif /* CART_JSON_H */

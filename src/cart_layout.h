@@ -294,6 +294,150 @@ cart_cart_key(const char *device_id, size_t device_id_len,
 }
 
 
+/* a Spree store's name: 1 to 64 of [a-z0-9_-] */
+static inline int
+cart_spree_store_valid(const char *name, size_t len)
+{
+    size_t  i;
+    char    c;
+
+    if (len == 0 || len > CART_SPREE_STORE_MAX_LEN) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = name[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
+              || c == '_'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* a time in a key: microseconds offset by 2^63, big-endian */
+static inline unsigned char *
+cart_spree_time_key(int64_t us, unsigned char *p)
+{
+    int       i;
+    uint64_t  u;
+
+    u = (uint64_t) us ^ 0x8000000000000000ULL;
+
+    for (i = 7; i >= 0; i--) {
+        p[i] = (unsigned char) (u & 0xff);
+        u >>= 8;
+    }
+
+    return p + 8;
+}
+
+
+static inline int64_t
+cart_spree_key_time(const unsigned char *p)
+{
+    int       i;
+    uint64_t  u;
+
+    for (u = 0, i = 0; i < 8; i++) {
+        u = u << 8 | p[i];
+    }
+
+    return (int64_t) (u ^ 0x8000000000000000ULL);
+}
+
+
+static inline unsigned char *
+cart_spree_user_bytes(uint64_t user_id, unsigned char *p)
+{
+    int  i;
+
+    for (i = 7; i >= 0; i--) {
+        p[i] = (unsigned char) (user_id & 0xff);
+        user_id >>= 8;
+    }
+
+    return p + 8;
+}
+
+
+#define CART_SPREE_USER_KEY_MAX    (CART_SPREE_STORE_MAX_LEN + 1 + 8)
+#define CART_SPREE_CART_KEY_MAX    (CART_SPREE_USER_KEY_MAX + 1 + 8       \
+                                    + CART_SPREE_ID_MAX_LEN)
+#define CART_SPREE_CREATED_MAX     (8 + CART_SPREE_ID_MAX_LEN + 1 + 8)
+#define CART_SPREE_ID_KEY_MAX      (CART_SPREE_STORE_MAX_LEN + 1          \
+                                    + CART_SPREE_ID_MAX_LEN)
+
+/*
+ * A customer's key in a store: store, NUL, be64 user id; the key of its
+ * duplicates in spree_created.  With the state byte after it, the prefix
+ * of its carts in spree_carts.
+ */
+static inline size_t
+cart_spree_user_key(const char *store, size_t store_len, uint64_t user_id,
+    unsigned char *key)
+{
+    memcpy(key, store, store_len);
+    key[store_len] = '\0';
+
+    return (size_t) (cart_spree_user_bytes(user_id, key + store_len + 1)
+                     - key);
+}
+
+
+/* a cart's key in spree_carts */
+static inline size_t
+cart_spree_cart_key(const char *store, size_t store_len, uint64_t user_id,
+    unsigned state, int64_t updated_at_us, const char *id, size_t id_len,
+    unsigned char *key)
+{
+    unsigned char  *p;
+
+    p = key + cart_spree_user_key(store, store_len, user_id, key);
+    *p++ = (unsigned char) state;
+    p = cart_spree_time_key(updated_at_us, p);
+    memcpy(p, id, id_len);
+
+    return (size_t) (p + id_len - key);
+}
+
+
+/*
+ * A cart's duplicate in spree_created: be64 created_at, id, NUL (so that
+ * an id sorts before a longer one it begins), be64 updated_at.
+ */
+static inline size_t
+cart_spree_created_value(int64_t created_at_us, const char *id,
+    size_t id_len, int64_t updated_at_us, unsigned char *value)
+{
+    unsigned char  *p;
+
+    p = cart_spree_time_key(created_at_us, value);
+    memcpy(p, id, id_len);
+    p[id_len] = '\0';
+
+    return (size_t) (cart_spree_time_key(updated_at_us, p + id_len + 1)
+                     - value);
+}
+
+
+/* store, NUL, then a cart id (spree_ids) or a publishable key */
+static inline size_t
+cart_spree_named_key(const char *store, size_t store_len, const char *name,
+    size_t name_len, unsigned char *key)
+{
+    memcpy(key, store, store_len);
+    key[store_len] = '\0';
+    memcpy(key + store_len + 1, name, name_len);
+
+    return store_len + 1 + name_len;
+}
+
+
 /*
  * Record framing: copy out a stored value's header (values need not be
  * aligned) and check that it is what it says and that its parts fit.
@@ -349,6 +493,54 @@ cart_cart_rec_read(const void *value, size_t len, cart_cart_rec_t *rec)
     }
 
     return 0;
+}
+
+
+static inline int
+cart_spree_rec_read(const void *value, size_t len, cart_spree_rec_t *rec)
+{
+    if (len < sizeof(cart_spree_rec_t)) {
+        return -1;
+    }
+
+    memcpy(rec, value, sizeof(cart_spree_rec_t));
+
+    if (rec->magic != CART_SPREE_MAGIC
+        || (uint64_t) rec->json_len
+           + (uint64_t) rec->members * sizeof(cart_spree_member_t)
+           != len - sizeof(cart_spree_rec_t))
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static inline int
+cart_spree_loc_read(const void *value, size_t len, cart_spree_loc_t *loc)
+{
+    if (len != sizeof(cart_spree_loc_t)) {
+        return -1;
+    }
+
+    memcpy(loc, value, sizeof(cart_spree_loc_t));
+
+    return loc->magic == CART_SPREE_LOC_MAGIC ? 0 : -1;
+}
+
+
+static inline int
+cart_spree_key_rec_read(const void *value, size_t len,
+    cart_spree_key_rec_t *rec)
+{
+    if (len != sizeof(cart_spree_key_rec_t)) {
+        return -1;
+    }
+
+    memcpy(rec, value, sizeof(cart_spree_key_rec_t));
+
+    return rec->magic == CART_SPREE_KEY_MAGIC ? 0 : -1;
 }
 
 

@@ -5,6 +5,7 @@
 #include "cart_hash.h"
 #include "cart_money.h"
 #include "cart_record.h"
+#include "cart_spree.h"
 #include "cart_time.h"
 #include "cart_view.h"
 
@@ -380,6 +381,286 @@ cart_cart_record(json_t *line, cart_record_t *rec, char *err,
 }
 
 
+/* Spree records: a store's publishable keys and carts */
+
+static const char *
+cart_spree_store_field(json_t *line, size_t *len, char *err, size_t err_len)
+{
+    const char  *s;
+
+    s = cart_string_field(line, "store", err, err_len);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    *len = strlen(s);
+
+    if (!cart_spree_store_valid(s, *len)) {
+        cart_fail(err, err_len, "store",
+                  "must be 1 to 64 of a-z, 0-9, '_', '-'");
+        return NULL;
+    }
+
+    return s;
+}
+
+
+/* "pk_...": 4 to 128 of [A-Za-z0-9_-] */
+static int
+cart_spree_token_valid(const char *s, size_t len)
+{
+    return len >= 4 && len <= CART_SPREE_TOKEN_MAX_LEN
+           && strncmp(s, "pk_", 3) == 0
+           && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789_-") == len;
+}
+
+
+static int
+cart_api_key_record(json_t *line, cart_record_t *rec, char *err,
+    size_t err_len)
+{
+    size_t                 store_len, len;
+    json_t                *v;
+    const char            *store, *token;
+    cart_spree_key_rec_t   hdr;
+
+    static const char  *fields[] = {
+        "kind", "deleted", "store", "token", "revoked", NULL
+    };
+
+    if (cart_known_fields(line, fields, err, err_len) != 0) {
+        return -1;
+    }
+
+    store = cart_spree_store_field(line, &store_len, err, err_len);
+    if (store == NULL) {
+        return -1;
+    }
+
+    token = cart_string_field(line, "token", err, err_len);
+    if (token == NULL) {
+        return -1;
+    }
+
+    len = strlen(token);
+
+    if (!cart_spree_token_valid(token, len)) {
+        return cart_fail(err, err_len, "token", "a publishable key: \"pk_\" "
+                         "and up to 125 of A-Z, a-z, 0-9, '_', '-'");
+    }
+
+    rec->key_len = cart_spree_named_key(store, store_len, token, len,
+                                        rec->key);
+
+    if (rec->deleted) {
+        return 0;
+    }
+
+    v = json_object_get(line, "revoked");
+    if (v && !json_is_boolean(v)) {
+        return cart_fail(err, err_len, "revoked", "must be a boolean");
+    }
+
+    hdr.magic = CART_SPREE_KEY_MAGIC;
+    hdr.flags = json_is_true(v) ? CART_SPREE_KEY_REVOKED : 0;
+
+    rec->value = malloc(sizeof(hdr));
+    if (rec->value == NULL) {
+        return cart_fail(err, err_len, "api_key", "out of memory");
+    }
+
+    memcpy(rec->value, &hdr, sizeof(hdr));
+    rec->value_len = sizeof(hdr);
+
+    return 0;
+}
+
+
+/* an RFC 3339 timestamp to the microsecond; null too, when may_be_null */
+static int
+cart_spree_time_field(json_t *line, const char *key, int may_be_null,
+    int64_t *us, char *err, size_t err_len)
+{
+    json_t  *v;
+
+    v = json_object_get(line, key);
+    *us = 0;
+
+    if (v == NULL || json_is_null(v)) {
+        return may_be_null ? 0 : cart_fail(err, err_len, key, "required");
+    }
+
+    if (!json_is_string(v)
+        || cart_time_parse_us(json_string_value(v), json_string_length(v), 0,
+                              us) != 0)
+    {
+        return cart_fail(err, err_len, key,
+                         "not an RFC 3339 timestamp "
+                         "(like 2026-12-31T00:00:00.123456Z)");
+    }
+
+    return 0;
+}
+
+
+static int
+cart_spree_cart_record(json_t *line, cart_record_t *rec, char *err,
+    size_t err_len)
+{
+    size_t              store_len, id_len;
+    json_t             *v, *cart;
+    uint64_t            user;
+    const char         *store, *id;
+    unsigned char      *p;
+    cart_spree_loc_t    loc;
+    cart_spree_rec_t    hdr;
+    cart_spree_view_t   view;
+
+    static const char  *fields[] = {
+        "kind", "deleted", "store", "id", "user_id", "created_at",
+        "updated_at", "completed_at", "cart", NULL
+    };
+
+    if (cart_known_fields(line, fields, err, err_len) != 0) {
+        return -1;
+    }
+
+    store = cart_spree_store_field(line, &store_len, err, err_len);
+    if (store == NULL) {
+        return -1;
+    }
+
+    if (rec->deleted) {
+        /* found by its id: {"kind":"spree_cart",...,"id":...,"deleted"} */
+        id = cart_string_field(line, "id", err, err_len);
+        if (id == NULL) {
+            return -1;
+        }
+
+        id_len = strlen(id);
+
+        if (id_len == 0 || id_len > CART_SPREE_ID_MAX_LEN) {
+            return cart_fail(err, err_len, "id",
+                             "must be a string of 1 to 64 bytes");
+        }
+
+        rec->id_key_len = cart_spree_named_key(store, store_len, id, id_len,
+                                               rec->id_key);
+        return 0;
+    }
+
+    if (json_object_get(line, "id")) {
+        return cart_fail(err, err_len, "id", "only with \"deleted\": the "
+                         "cart's id is cart.id");
+    }
+
+    memset(&hdr, 0, sizeof(cart_spree_rec_t));
+    hdr.magic = CART_SPREE_MAGIC;
+
+    v = json_object_get(line, "user_id");
+
+    if (v == NULL) {
+        return cart_fail(err, err_len, "user_id", "required (null: a guest)");
+    }
+
+    if (!json_is_null(v)
+        && (!json_is_integer(v) || json_integer_value(v) <= 0))
+    {
+        return cart_fail(err, err_len, "user_id",
+                         "must be a positive integer, or null for a guest");
+    }
+
+    user = json_is_null(v) ? 0 : (uint64_t) json_integer_value(v);
+    hdr.user_id = user;
+
+    if (cart_spree_time_field(line, "created_at", 0, &hdr.created_at_us, err,
+                              err_len) != 0
+        || cart_spree_time_field(line, "updated_at", 0, &hdr.updated_at_us,
+                                 err, err_len) != 0
+        || cart_spree_time_field(line, "completed_at", 1,
+                                 &hdr.completed_at_us, err, err_len) != 0)
+    {
+        return -1;
+    }
+
+    v = json_object_get(line, "completed_at");
+    loc.state = (v && !json_is_null(v)) ? CART_SPREE_COMPLETED
+                                        : CART_SPREE_INCOMPLETE;
+
+    cart = json_object_get(line, "cart");
+    if (cart == NULL) {
+        return cart_fail(err, err_len, "cart", "required");
+    }
+
+    if (cart_spree_render(cart, &view, err, err_len) != 0) {
+        return -1;
+    }
+
+    id = json_string_value(json_object_get(cart, "id"));
+    id_len = strlen(id);
+
+    hdr.members = view.nmembers;
+    hdr.json_len = (uint32_t) view.json_len;
+    hdr.etag = cart_hash(view.json, view.json_len);
+
+    rec->value_len = sizeof(hdr) + view.json_len
+                     + view.nmembers * sizeof(cart_spree_member_t);
+    rec->value = malloc(rec->value_len);
+    if (rec->value == NULL) {
+        cart_spree_view_free(&view);
+        return cart_fail(err, err_len, "cart", "out of memory");
+    }
+
+    p = cart_append(rec->value, &hdr, sizeof(hdr));
+    p = cart_append(p, view.json, view.json_len);
+    cart_append(p, view.members,
+                view.nmembers * sizeof(cart_spree_member_t));
+
+    cart_spree_view_free(&view);
+
+    rec->key_len = cart_spree_cart_key(store, store_len, user, loc.state,
+                                       hdr.updated_at_us, id, id_len,
+                                       rec->key);
+    rec->id_key_len = cart_spree_named_key(store, store_len, id, id_len,
+                                           rec->id_key);
+
+    /* where it is, by its id */
+    loc.magic = CART_SPREE_LOC_MAGIC;
+    loc.user_id = user;
+    loc.created_at_us = hdr.created_at_us;
+    loc.updated_at_us = hdr.updated_at_us;
+
+    p = rec->index_buf;
+    memcpy(p, &loc, sizeof(loc));
+
+    rec->index[0].db = CART_DB_SPREE_IDS;
+    rec->index[0].key = rec->id_key;
+    rec->index[0].key_len = rec->id_key_len;
+    rec->index[0].value = p;
+    rec->index[0].value_len = sizeof(loc);
+    rec->nindex = 1;
+
+    /* an incomplete cart in created_at order too, counted there */
+    if (loc.state == CART_SPREE_INCOMPLETE) {
+        p += sizeof(loc);
+        rec->index[1].db = CART_DB_SPREE_CREATED;
+        rec->index[1].key = p;
+        rec->index[1].key_len = cart_spree_user_key(store, store_len, user,
+                                                    p);
+        p += rec->index[1].key_len;
+        rec->index[1].value = p;
+        rec->index[1].value_len = cart_spree_created_value(hdr.created_at_us,
+                                                           id, id_len,
+                                                           hdr.updated_at_us,
+                                                           p);
+        rec->nindex = 2;
+    }
+
+    return 0;
+}
+
+
 int
 cart_record_from_json(json_t *line, cart_record_t *rec, char *err,
     size_t err_len)
@@ -402,7 +683,8 @@ cart_record_from_json(json_t *line, cart_record_t *rec, char *err,
 
     if (rec->kind == NULL) {
         return cart_fail(err, err_len, "kind",
-                         "must be \"domain\", \"device\" or \"cart\"");
+                         "must be \"domain\", \"device\", \"cart\", "
+                         "\"api_key\" or \"spree_cart\"");
     }
 
     v = json_object_get(line, "deleted");
@@ -525,6 +807,146 @@ cart_cart_view(const void *value, size_t value_len, int v1,
 }
 
 
+static json_t *
+cart_api_key_json(const void *key, size_t key_len, const void *value,
+    size_t value_len)
+{
+    const char            *nul;
+    cart_spree_key_rec_t   rec;
+
+    nul = memchr(key, '\0', key_len);
+
+    if (nul == NULL || cart_spree_key_rec_read(value, value_len, &rec) != 0) {
+        return NULL;
+    }
+
+    return json_pack("{s:s, s:s%, s:s%, s:b}", "kind", "api_key",
+                     "store", key, (size_t) (nul - (const char *) key),
+                     "token", nul + 1,
+                     key_len - (size_t) (nul + 1 - (const char *) key),
+                     "revoked", (rec.flags & CART_SPREE_KEY_REVOKED) != 0);
+}
+
+
+static json_t *
+cart_spree_time_json(int64_t us)
+{
+    char  buf[CART_TIME_LEN];
+
+    cart_time_format_us(us, buf);
+
+    return json_string(buf);
+}
+
+
+/* store, NUL, be64 user, state, be64 updated_at, id */
+static json_t *
+cart_spree_cart_json(const void *key, size_t key_len, const void *value,
+    size_t value_len)
+{
+    size_t              store_len;
+    json_t             *cart;
+    const char         *nul;
+    cart_spree_rec_t    rec;
+
+    nul = memchr(key, '\0', key_len);
+
+    if (nul == NULL || cart_spree_rec_read(value, value_len, &rec) != 0) {
+        return NULL;
+    }
+
+    store_len = (size_t) (nul - (const char *) key);
+
+    if (key_len <= store_len + 1 + 8 + 1 + 8) {
+        return NULL;
+    }
+
+    cart = json_loadb((const char *) value + sizeof(rec), rec.json_len, 0,
+                      NULL);
+    if (cart == NULL) {
+        return NULL;
+    }
+
+    return json_pack("{s:s, s:s%, s:o, s:o, s:o, s:o, s:o}",
+                     "kind", "spree_cart", "store", key, store_len,
+                     "user_id", rec.user_id ? json_integer((json_int_t)
+                                                           rec.user_id)
+                                            : json_null(),
+                     "created_at", cart_spree_time_json(rec.created_at_us),
+                     "updated_at", cart_spree_time_json(rec.updated_at_us),
+                     "completed_at", rec.completed_at_us
+                                     ? cart_spree_time_json(
+                                           rec.completed_at_us)
+                                     : json_null(),
+                     "cart", cart);
+}
+
+
+static int
+cart_spree_cart_view(const void *value, size_t value_len, int alt,
+    const char **view, size_t *view_len)
+{
+    cart_spree_rec_t  rec;
+
+    if (alt || cart_spree_rec_read(value, value_len, &rec) != 0) {
+        return -1;
+    }
+
+    *view = (const char *) value + sizeof(rec);
+    *view_len = rec.json_len;
+
+    return 0;
+}
+
+
+/* where a Spree cart is, from its id's key and the value at it */
+static size_t
+cart_spree_cart_stored(const void *id_key, size_t id_key_len,
+    const void *where, size_t where_len, cart_entry_t *entries,
+    unsigned char *buf)
+{
+    size_t              store_len;
+    const char         *nul, *id;
+    cart_spree_loc_t    loc;
+
+    nul = memchr(id_key, '\0', id_key_len);
+
+    if (nul == NULL || cart_spree_loc_read(where, where_len, &loc) != 0) {
+        return 0;
+    }
+
+    store_len = (size_t) (nul - (const char *) id_key);
+    id = nul + 1;
+
+    entries[0].db = CART_DB_SPREE_CARTS;
+    entries[0].key = buf;
+    entries[0].key_len = cart_spree_cart_key(id_key, store_len, loc.user_id,
+                                             loc.state, loc.updated_at_us,
+                                             id, id_key_len - store_len - 1,
+                                             buf);
+    entries[0].value = NULL;
+
+    if (loc.state != CART_SPREE_INCOMPLETE) {
+        return 1;
+    }
+
+    buf += CART_KEY_MAX;
+    entries[1].db = CART_DB_SPREE_CREATED;
+    entries[1].key = buf;
+    entries[1].key_len = cart_spree_user_key(id_key, store_len, loc.user_id,
+                                             buf);
+
+    buf += CART_KEY_MAX;
+    entries[1].value = buf;
+    entries[1].value_len = cart_spree_created_value(loc.created_at_us, id,
+                                                    id_key_len - store_len
+                                                    - 1, loc.updated_at_us,
+                                                    buf);
+
+    return 2;
+}
+
+
 /* command-line arguments that name a record */
 
 static size_t
@@ -595,6 +1017,29 @@ cart_cart_args(char **args, unsigned char *key, char *err, size_t err_len)
 
 
 /* in the carts database, a key that ends in NUL is a device session's */
+/* "STORE NAME": a store's publishable key, or a Spree cart's id */
+static size_t
+cart_spree_args(char **args, unsigned char *key, char *err, size_t err_len)
+{
+    size_t  store_len, len;
+
+    store_len = strlen(args[0]);
+    len = strlen(args[1]);
+
+    if (!cart_spree_store_valid(args[0], store_len)) {
+        snprintf(err, err_len, "not a store name: %s", args[0]);
+        return 0;
+    }
+
+    if (len == 0 || len > CART_SPREE_TOKEN_MAX_LEN) {
+        snprintf(err, err_len, "not a key or cart id: %s", args[1]);
+        return 0;
+    }
+
+    return cart_spree_named_key(args[0], store_len, args[1], len, key);
+}
+
+
 static int
 cart_device_owns(const void *key, size_t key_len)
 {
@@ -609,8 +1054,9 @@ cart_cart_owns(const void *key, size_t key_len)
 }
 
 
+/* a database of one kind */
 static int
-cart_domain_owns(const void *key, size_t key_len)
+cart_all_owns(const void *key, size_t key_len)
 {
     return 1;
 }
@@ -619,16 +1065,26 @@ cart_domain_owns(const void *key, size_t key_len)
 const cart_kind_t  cart_kinds[] = {
 
     { "domain", CART_DB_DOMAINS, 0, cart_domain_record, 1,
-      cart_domain_args, cart_domain_owns, cart_domain_json, NULL },
+      cart_domain_args, cart_all_owns, cart_domain_json, NULL,
+      CART_DB_NONE, NULL },
 
     /* a device's carts go with it: the keys "device id" NUL ... */
     { "device", CART_DB_CARTS, 1, cart_device_record, 1, cart_device_args,
-      cart_device_owns, cart_device_json, NULL },
+      cart_device_owns, cart_device_json, NULL, CART_DB_NONE, NULL },
 
     { "cart", CART_DB_CARTS, 0, cart_cart_record, 2, cart_cart_args,
-      cart_cart_owns, cart_cart_json, cart_cart_view },
+      cart_cart_owns, cart_cart_json, cart_cart_view, CART_DB_NONE, NULL },
 
-    { NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL }
+    { "api_key", CART_DB_SPREE_KEYS, 0, cart_api_key_record, 2,
+      cart_spree_args, cart_all_owns, cart_api_key_json, NULL,
+      CART_DB_NONE, NULL },
+
+    /* found by store and id, wherever its user and times put it */
+    { "spree_cart", CART_DB_SPREE_CARTS, 0, cart_spree_cart_record, 2,
+      cart_spree_args, cart_all_owns, cart_spree_cart_json,
+      cart_spree_cart_view, CART_DB_SPREE_IDS, cart_spree_cart_stored },
+
+    { NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL, CART_DB_NONE, NULL }
 };
 
 

@@ -15,6 +15,21 @@
 
 typedef struct cart_kind_s  cart_kind_t;
 
+/* no database: a kind found by its key, not by an id */
+#define CART_DB_NONE  CART_DB_COUNT
+
+/* the longest key of any database */
+#define CART_KEY_MAX  CART_CART_KEY_MAX
+
+/* an entry of a database that a record writes besides its own */
+typedef struct {
+    cart_db_e              db;
+    const unsigned char   *key;
+    size_t                 key_len;
+    const unsigned char   *value;     /* of a duplicate, or a put */
+    size_t                 value_len;
+} cart_entry_t;
+
 /*
  * The record of an import line.  What must exist for it to be written (a
  * cart's domain and device) is part of it, so that the writer applies any
@@ -22,7 +37,7 @@ typedef struct cart_kind_s  cart_kind_t;
  */
 typedef struct {
     cart_db_e       db;
-    unsigned char   key[CART_CART_KEY_MAX];
+    unsigned char   key[CART_KEY_MAX];
     size_t          key_len;
     const char     *missing;    /* printf format of what it says without */
     size_t          name_len;   /* of the key, as that names it */
@@ -35,12 +50,25 @@ typedef struct {
     size_t              device_id_len;
     char                domain[CART_DOMAIN_MAX_LEN + 1];
     size_t              domain_len;
-    unsigned char       key[CART_CART_KEY_MAX];
+    unsigned char       key[CART_KEY_MAX];
     size_t              key_len;
     unsigned char      *value;      /* malloc()ed; NULL when deleted */
     size_t              value_len;
     cart_need_t         needs[2];   /* the records it needs */
     size_t              nneeds;
+
+    /*
+     * A kind found by an id: the id's key in kind->ids, and the entries
+     * written with the record (the id's own, saying where it is, and an
+     * index of another order).
+     */
+    unsigned char       id_key[CART_SPREE_ID_KEY_MAX];
+    size_t              id_key_len;
+    cart_entry_t        index[2];
+    size_t              nindex;
+    unsigned char       index_buf[CART_SPREE_USER_KEY_MAX
+                                  + CART_SPREE_CREATED_MAX
+                                  + sizeof(cart_spree_loc_t)];
 } cart_record_t;
 
 /* what a kind of record is, in the import lines, the store and cartctl */
@@ -76,6 +104,18 @@ struct cart_kind_s {
      */
     int         (*view)(const void *value, size_t value_len, int alt,
                         const char **view, size_t *view_len);
+
+    /*
+     * A kind found by an id: the database of ids, whose value says where
+     * the record is; CART_DB_NONE for a kind found by its key.  stored()
+     * gives the entries of the version an id's value says is stored: its
+     * key in db first, then its index entries (key and value); how many,
+     * 0 when the value is corrupt.  buf holds CART_KEY_MAX * 3.
+     */
+    cart_db_e     ids;
+    size_t      (*stored)(const void *id_key, size_t id_key_len,
+                          const void *where, size_t where_len,
+                          cart_entry_t *entries, unsigned char *buf);
 };
 
 /* the kinds, in the order a dump lists them; a NULL name ends it */

@@ -32,7 +32,10 @@ static const char  *cartctl_usage =
 "  dump                          print every record as NDJSON that import\n"
 "                                accepts again\n"
 "  stat                          record counts and map use\n"
+"  get api_key STORE KEY         print a store's publishable key as NDJSON\n"
+"  get spree_cart STORE ID       print a Spree cart as the route serves it\n"
 "  delete domain DOMAIN | device DEVICE_ID | cart DEVICE_ID DOMAIN\n"
+"       | api_key STORE KEY | spree_cart STORE ID\n"
 "                                remove a record (a device with its carts)\n"
 "\n"
 "options:\n"
@@ -47,7 +50,11 @@ static const char  *cartctl_usage =
 "  {\"kind\":\"device\",\"device_id\":ID,\"expires_at\":T}\n"
 "  {\"kind\":\"cart\",\"device_id\":ID,\"domain\":D,\"expires_at\":T,\n"
 "   \"updated_at\":T,\"cart\":{V2 cart}}\n"
-"  any of them with \"deleted\":true removes the record.\n"
+"  {\"kind\":\"api_key\",\"store\":S,\"token\":\"pk_...\"[,\"revoked\":B]}\n"
+"  {\"kind\":\"spree_cart\",\"store\":S,\"user_id\":N|null,\"created_at\":T,\n"
+"   \"updated_at\":T,\"completed_at\":T|null,\"cart\":{Spree cart}}\n"
+"  any of them with \"deleted\":true removes the record (a spree_cart:\n"
+"  {\"kind\":\"spree_cart\",\"store\":S,\"id\":ID,\"deleted\":true}).\n"
 "\n"
 "exit status: 0 success, 1 invalid input (nothing was written), 2 usage,\n"
 "3 no such record, 4 store error.\n";
@@ -93,6 +100,38 @@ cartctl_print_record(const cart_kind_t *kind, MDB_val *key, MDB_val *val)
 
 
 /*
+ * The record that a key names: its key and value in kind->db (a kind found
+ * by an id: where the id says it is).  0, or an LMDB error (MDB_NOTFOUND).
+ */
+static int
+cartctl_find(MDB_txn *txn, cartctl_store_t *st, const cart_kind_t *kind,
+    unsigned char *named, size_t named_len, MDB_val *key, MDB_val *val)
+{
+    int            rc;
+    size_t         n;
+    cart_entry_t   entries[2];
+    unsigned char  buf[CART_KEY_MAX * 3];
+
+    key->mv_data = named;
+    key->mv_size = named_len;
+
+    if (kind->ids != CART_DB_NONE) {
+        rc = cartctl_stored(txn, st, kind, named, named_len, entries, buf,
+                            &n);
+        if (rc != 0 || n == 0) {
+            return rc ? rc : MDB_NOTFOUND;
+        }
+
+        /* in the caller's buffer, which holds any key */
+        memcpy(named, entries[0].key, entries[0].key_len);
+        key->mv_size = entries[0].key_len;
+    }
+
+    return mdb_get(txn, st->dbi[kind->db], key, val);
+}
+
+
+/*
  * "get KIND ARGS" and "delete KIND ARGS": the kind and the key its
  * arguments name; an exit status.
  */
@@ -128,7 +167,7 @@ cartctl_get(cartctl_store_t *st, char **args, int nargs)
     MDB_txn             *txn;
     const char          *view;
     const cart_kind_t   *kind;
-    unsigned char        buf[CART_CART_KEY_MAX];
+    unsigned char        buf[CART_KEY_MAX];
 
     /* "--v1": a cart's other view */
     alt = (strcmp(args[nargs - 1], "--v1") == 0);
@@ -143,10 +182,7 @@ cartctl_get(cartctl_store_t *st, char **args, int nargs)
         return cartctl_store_error(st, "begin", rc);
     }
 
-    key.mv_data = buf;
-    key.mv_size = key_len;
-
-    rc = mdb_get(txn, st->dbi[kind->db], &key, &val);
+    rc = cartctl_find(txn, st, kind, buf, key_len, &key, &val);
 
     if (rc == MDB_NOTFOUND) {
         mdb_txn_abort(txn);
@@ -286,46 +322,57 @@ cartctl_stat(cartctl_store_t *st, char **args, int nargs)
 static int
 cartctl_delete(cartctl_store_t *st, char **args, int nargs)
 {
-    int                  rc;
-    size_t               key_len;
-    MDB_val              key, val;
-    MDB_txn             *txn;
-    const cart_kind_t   *kind;
-    unsigned char        buf[CART_CART_KEY_MAX];
+    int              rc, status, store_rc;
+    char             err[600];
+    MDB_val          key, val;
+    MDB_txn         *txn;
+    cart_record_t    rec;
+    unsigned char    buf[CART_KEY_MAX];
 
-    rc = cartctl_named(args, nargs, &kind, buf, &key_len);
+    memset(&rec, 0, sizeof(cart_record_t));
+    rec.deleted = 1;
+
+    rc = cartctl_named(args, nargs, &rec.kind, rec.key, &rec.key_len);
     if (rc != CARTCTL_OK) {
         return rc;
     }
+
+    /* a kind found by an id: the key named is the id's */
+    if (rec.kind->ids != CART_DB_NONE) {
+        memcpy(rec.id_key, rec.key, rec.key_len);
+        rec.id_key_len = rec.key_len;
+    }
+
+    memcpy(buf, rec.key, rec.key_len);
 
     rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (rc != 0) {
         return cartctl_store_error(st, "begin", rc);
     }
 
-    key.mv_data = buf;
-    key.mv_size = key_len;
-
-    rc = mdb_get(txn, st->dbi[kind->db], &key, &val);
+    rc = cartctl_find(txn, st, rec.kind, buf, rec.key_len, &key, &val);
 
     if (rc == MDB_NOTFOUND) {
         mdb_txn_abort(txn);
-        fprintf(stderr, "cartctl: no such %s\n", kind->name);
+        fprintf(stderr, "cartctl: no such %s\n", rec.kind->name);
         return CARTCTL_NOT_FOUND;
     }
 
-    if (rc == 0) {
-        rc = cartctl_remove(txn, st, kind, buf, key_len);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return cartctl_store_error(st, "delete", rc);
     }
 
-    if (rc == 0) {
+    status = cartctl_apply(txn, st, &rec, err, sizeof(err), &store_rc);
+
+    if (status == CARTCTL_OK) {
         rc = mdb_txn_commit(txn);
         return rc ? cartctl_store_error(st, "commit", rc) : CARTCTL_OK;
     }
 
     mdb_txn_abort(txn);
 
-    return cartctl_store_error(st, "delete", rc);
+    return cartctl_store_error(st, "delete", store_rc);
 }
 
 

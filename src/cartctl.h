@@ -48,7 +48,19 @@ int cartctl_store_error(cartctl_store_t *st, const char *what, int rc);
 int cartctl_apply(MDB_txn *txn, cartctl_store_t *st, cart_record_t *rec,
     char *err, size_t err_len, int *store_rc);
 
-/* removes the record at key, and what it takes along; an LMDB error */
+/*
+ * A kind found by an id: the entries of the version stored under id_key
+ * (kind->stored()), *n of them, 0 when there is none; an LMDB error.  buf
+ * holds CART_KEY_MAX * 3.
+ */
+int cartctl_stored(MDB_txn *txn, cartctl_store_t *st, const cart_kind_t *kind,
+    const unsigned char *id_key, size_t id_key_len, cart_entry_t *entries,
+    unsigned char *buf, size_t *n);
+
+/*
+ * Removes the record at key (a kind found by an id: the id's entry, once
+ * the record is gone), and what it takes along; an LMDB error.
+ */
 int cartctl_remove(MDB_txn *txn, cartctl_store_t *st,
     const cart_kind_t *kind, const unsigned char *key, size_t key_len);
 

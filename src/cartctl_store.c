@@ -185,6 +185,16 @@ cartctl_remove(MDB_txn *txn, cartctl_store_t *st, const cart_kind_t *kind,
     int      rc;
     MDB_val  k;
 
+    /* a kind found by its id: key is the id's, in kind->ids */
+    if (kind->ids != CART_DB_NONE) {
+        k.mv_data = (void *) key;
+        k.mv_size = key_len;
+
+        rc = mdb_del(txn, st->dbi[kind->ids], &k, NULL);
+
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+
     if (kind->cascade) {
         return cartctl_del_prefix(txn, st->dbi[kind->db], key, key_len);
     }
@@ -198,16 +208,108 @@ cartctl_remove(MDB_txn *txn, cartctl_store_t *st, const cart_kind_t *kind,
 }
 
 
+/* an entry removed: a duplicate by its value, else its key */
+static int
+cartctl_del_entry(MDB_txn *txn, cartctl_store_t *st, cart_entry_t *entry)
+{
+    int      rc;
+    MDB_val  key, val;
+
+    key.mv_data = (void *) entry->key;
+    key.mv_size = entry->key_len;
+    val.mv_data = (void *) entry->value;
+    val.mv_size = entry->value_len;
+
+    rc = mdb_del(txn, st->dbi[entry->db], &key, entry->value ? &val : NULL);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+int
+cartctl_stored(MDB_txn *txn, cartctl_store_t *st, const cart_kind_t *kind,
+    const unsigned char *id_key, size_t id_key_len, cart_entry_t *entries,
+    unsigned char *buf, size_t *n)
+{
+    int      rc;
+    MDB_val  key, val;
+
+    *n = 0;
+    key.mv_data = (void *) id_key;
+    key.mv_size = id_key_len;
+
+    rc = mdb_get(txn, st->dbi[kind->ids], &key, &val);
+
+    if (rc == 0) {
+        *n = kind->stored(id_key, id_key_len, val.mv_data, val.mv_size,
+                          entries, buf);
+    }
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+/*
+ * The version stored under a record's id, removed (its entry and index
+ * entries): unless it is the record itself, which is left as it is.
+ */
+static int
+cartctl_unstore(MDB_txn *txn, cartctl_store_t *st, cart_record_t *rec,
+    int *same)
+{
+    int            rc;
+    size_t         i, n;
+    MDB_val        key, val;
+    cart_entry_t   old[2];
+    unsigned char  buf[CART_KEY_MAX * 3];
+
+    *same = 0;
+
+    rc = cartctl_stored(txn, st, rec->kind, rec->id_key, rec->id_key_len,
+                        old, buf, &n);
+
+    if (rc != 0 || n == 0) {
+        return rc;
+    }
+
+    if (!rec->deleted && old[0].key_len == rec->key_len
+        && memcmp(old[0].key, rec->key, rec->key_len) == 0)
+    {
+        key.mv_data = rec->key;
+        key.mv_size = rec->key_len;
+
+        rc = mdb_get(txn, st->dbi[rec->kind->db], &key, &val);
+
+        if (rc == 0 && val.mv_size == rec->value_len
+            && memcmp(val.mv_data, rec->value, rec->value_len) == 0)
+        {
+            *same = 1;
+            return 0;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        rc = cartctl_del_entry(txn, st, &old[i]);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    return 0;
+}
+
+
 int
 cartctl_apply(MDB_txn *txn, cartctl_store_t *st, cart_record_t *rec,
     char *err, size_t err_len, int *store_rc)
 {
-    int           rc;
+    int           rc, same;
     size_t        i;
     MDB_val       key, val;
     cart_need_t  *need;
 
     rc = 0;
+    same = 0;
 
     for (i = 0; !rec->deleted && i < rec->nneeds; i++) {
         need = &rec->needs[i];
@@ -227,11 +329,28 @@ cartctl_apply(MDB_txn *txn, cartctl_store_t *st, cart_record_t *rec,
         }
     }
 
-    if (rc == 0 && !rec->deleted) {
+    /* a kind found by its id: the version stored under it goes first */
+    if (rc == 0 && rec->kind->ids != CART_DB_NONE) {
+        rc = cartctl_unstore(txn, st, rec, &same);
+    }
+
+    if (rc == 0 && rec->deleted) {
+        rc = (rec->kind->ids != CART_DB_NONE)
+             ? cartctl_remove(txn, st, rec->kind, rec->id_key,
+                              rec->id_key_len)
+             : cartctl_remove(txn, st, rec->kind, rec->key, rec->key_len);
+
+    } else if (rc == 0 && !same) {
         rc = cartctl_put(txn, st->dbi[rec->kind->db], rec);
 
-    } else if (rc == 0) {
-        rc = cartctl_remove(txn, st, rec->kind, rec->key, rec->key_len);
+        for (i = 0; rc == 0 && i < rec->nindex; i++) {
+            key.mv_data = (void *) rec->index[i].key;
+            key.mv_size = rec->index[i].key_len;
+            val.mv_data = (void *) rec->index[i].value;
+            val.mv_size = rec->index[i].value_len;
+
+            rc = mdb_put(txn, st->dbi[rec->index[i].db], &key, &val, 0);
+        }
     }
 
     *store_rc = rc;

@@ -30,13 +30,15 @@
 #define NGX_HTTP_CART_NEEDS_STORE        0x1    /* cart_store */
 #define NGX_HTTP_CART_NEEDS_DOMAIN       0x2    /* cart_domain */
 #define NGX_HTTP_CART_NEEDS_DEVICE_AUTH  0x4    /* a device key or secret */
+#define NGX_HTTP_CART_NEEDS_SPREE_SECRET 0x8    /* cart_spree_jwt_secret */
 
 typedef struct ngx_http_cart_loc_conf_s  ngx_http_cart_loc_conf_t;
 
 /* what the module knows of a request, for its routes and variables */
 typedef struct {
-    ngx_str_t                   device_id;
+    ngx_str_t                   device_id;      /* firmly */
     ngx_str_t                   domain;
+    ngx_str_t                   customer_id;    /* Spree */
 } ngx_http_cart_ctx_t;
 
 /*
@@ -79,6 +81,8 @@ struct ngx_http_cart_loc_conf_s {
     ngx_http_cart_jwt_conf_t    device_jwt;     /* firmly device tokens */
     ngx_str_t                   device_claim;   /* NUL-terminated */
     ngx_array_t                *device_secrets; /* firmly server-to-server */
+    ngx_http_cart_jwt_conf_t    spree_jwt;      /* Spree customer tokens */
+    ngx_str_t                   spree_store;    /* whose keys and carts */
 };
 
 

@@ -53,42 +53,19 @@ ngx_http_cart_auth_key_cleanup(void *data)
 }
 
 
-char *
-ngx_http_cart_auth_add_key(ngx_conf_t *cf, ngx_array_t **keys)
+/* a key of alg from file (relative to the configuration's prefix) */
+static char *
+ngx_http_cart_auth_load(ngx_conf_t *cf, ngx_array_t **keys,
+    cart_jwt_alg_e alg, ngx_str_t *path, char *kid)
 {
-    char                 err[256], *kid;
+    char                 err[256];
     ngx_str_t           *value, file;
-    cart_jwt_alg_e       alg;
     cart_jwt_key_t      *key;
     ngx_pool_cleanup_t  *cln;
 
     /* value[0]: the directive's name, for the messages */
     value = cf->args->elts;
-
-    alg = cart_jwt_alg((char *) value[1].data, value[1].len);
-
-    if (alg == CART_JWT_UNSUPPORTED) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\": unknown algorithm \"%V\", use rs256, "
-                           "es256 or hs256", &value[0], &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    kid = NULL;
-
-    if (cf->args->nelts == 4) {
-        if (value[3].len < 4 || ngx_strncmp(value[3].data, "kid=", 4) != 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"%V\": unknown parameter \"%V\", the key's "
-                               "name is given as kid=NAME", &value[0],
-                               &value[3]);
-            return NGX_CONF_ERROR;
-        }
-
-        kid = (char *) value[3].data + 4;   /* NUL-terminated, as read */
-    }
-
-    file = value[2];
+    file = *path;
 
     if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -125,6 +102,53 @@ ngx_http_cart_auth_add_key(ngx_conf_t *cf, ngx_array_t **keys)
     cln->data = key;
 
     return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_cart_auth_add_key(ngx_conf_t *cf, ngx_array_t **keys)
+{
+    char            *kid;
+    ngx_str_t       *value;
+    cart_jwt_alg_e   alg;
+
+    value = cf->args->elts;
+
+    alg = cart_jwt_alg((char *) value[1].data, value[1].len);
+
+    if (alg == CART_JWT_UNSUPPORTED) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\": unknown algorithm \"%V\", use rs256, "
+                           "es256 or hs256", &value[0], &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    kid = NULL;
+
+    if (cf->args->nelts == 4) {
+        if (value[3].len < 4 || ngx_strncmp(value[3].data, "kid=", 4) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\": unknown parameter \"%V\", the key's "
+                               "name is given as kid=NAME", &value[0],
+                               &value[3]);
+            return NGX_CONF_ERROR;
+        }
+
+        kid = (char *) value[3].data + 4;   /* NUL-terminated, as read */
+    }
+
+    return ngx_http_cart_auth_load(cf, keys, alg, &value[2], kid);
+}
+
+
+char *
+ngx_http_cart_auth_add_hs256_key(ngx_conf_t *cf, ngx_array_t **keys)
+{
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    return ngx_http_cart_auth_load(cf, keys, CART_JWT_HS256, &value[1], NULL);
 }
 
 

@@ -36,6 +36,9 @@ typedef struct {
  */
 char *ngx_http_cart_auth_add_key(ngx_conf_t *cf, ngx_array_t **keys);
 
+/* "<directive> <file>": the same, of an HS256 secret */
+char *ngx_http_cart_auth_add_hs256_key(ngx_conf_t *cf, ngx_array_t **keys);
+
 /*
  * "<directive> <file>": a shared secret, of which only a digest is kept,
  * into *secrets, NGX_CONF_UNSET_PTR until the first

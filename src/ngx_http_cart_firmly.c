@@ -177,7 +177,9 @@ static ngx_http_cart_error_t
 static ngx_http_cart_style_t  ngx_http_cart_firmly_style = {
     ngx_string("application/json"),
     ngx_string("private, no-cache"),
+    ngx_string("private, no-cache"),
     0,                                      /* a strong ETag */
+    1,                                      /* of 64 bits */
     NULL
 };
 
@@ -489,7 +491,7 @@ ngx_http_cart_firmly_cart(ngx_http_request_t *r,
     }
 
     return ngx_http_cart_send(r, &ngx_http_cart_firmly_style, NGX_HTTP_OK,
-                              &rd.body, rd.etag);
+                              &rd.body, &rd.etag);
 
 failed:
 
@@ -745,6 +747,7 @@ ngx_http_cart_firmly_active(ngx_http_request_t *r,
     ngx_http_cart_loc_conf_t *conf, ngx_http_cart_ctx_t *ctx,
     ngx_uint_t with_carts)
 {
+    uint64_t                     etag;
     ngx_int_t                    err;
     ngx_str_t                    body;
     ngx_http_cart_active_ctx_t   actx;
@@ -788,10 +791,10 @@ ngx_http_cart_firmly_active(ngx_http_request_t *r,
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "cart firmly: %ui active carts", actx.carts.nelts);
 
+    etag = ngx_http_cart_firmly_active_etag(&actx.carts, with_carts);
+
     return ngx_http_cart_send(r, &ngx_http_cart_firmly_style, NGX_HTTP_OK,
-                              &body,
-                              ngx_http_cart_firmly_active_etag(&actx.carts,
-                                                               with_carts));
+                              &body, &etag);
 
 failed:
 

@@ -32,9 +32,11 @@ ngx_http_cart_add_header(ngx_http_request_t *r, ngx_str_t *name,
 
 ngx_int_t
 ngx_http_cart_send(ngx_http_request_t *r, ngx_http_cart_style_t *style,
-    ngx_uint_t status, ngx_str_t *body, uint64_t etag)
+    ngx_uint_t status, ngx_str_t *body, uint64_t *etag)
 {
+    u_char                    *p;
     ngx_int_t                  rc;
+    ngx_uint_t                 i;
     ngx_buf_t                 *b;
     ngx_str_t                  value;
     ngx_chain_t                out;
@@ -58,13 +60,19 @@ ngx_http_cart_send(ngx_http_request_t *r, ngx_http_cart_style_t *style,
     r->headers_out.content_type_len = style->content_type.len;
     r->headers_out.content_type_lowcase = NULL;
 
-    if (ngx_http_cart_add_header(r, &cache_control, &style->cache_control)
+    if (ngx_http_cart_add_header(r, &cache_control,
+                                 status < NGX_HTTP_BAD_REQUEST
+                                 ? &style->cache_control
+                                 : &style->error_cache_control)
         == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    for (h = style->headers; h && h->name.len; h++) {
+    for (h = style->headers;
+         h && h->name.len && status < NGX_HTTP_BAD_REQUEST;
+         h++)
+    {
         if (ngx_http_cart_add_header(r, &h->name, &h->value) == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -79,14 +87,21 @@ ngx_http_cart_send(ngx_http_request_t *r, ngx_http_cart_style_t *style,
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
     if (etag && clcf->etag) {
-        value.data = ngx_pnalloc(r->pool, sizeof("W/\"0123456789abcdef\""));
+        value.data = ngx_pnalloc(r->pool, sizeof("W/\"\"")
+                                          + 16 * style->etag_words);
         if (value.data == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        value.len = ngx_sprintf(value.data, "%s\"%016uxL\"",
-                                style->weak_etag ? "W/" : "", etag)
-                    - value.data;
+        p = style->weak_etag ? ngx_cpymem(value.data, "W/\"", 3)
+                             : ngx_cpymem(value.data, "\"", 1);
+
+        for (i = 0; i < style->etag_words; i++) {
+            p = ngx_sprintf(p, "%016uxL", etag[i]);
+        }
+
+        *p++ = '"';
+        value.len = p - value.data;
 
         r->headers_out.etag = ngx_http_cart_add_header(r, &etag_name, &value);
         if (r->headers_out.etag == NULL) {
@@ -122,5 +137,5 @@ ngx_int_t
 ngx_http_cart_send_error(ngx_http_request_t *r, ngx_http_cart_style_t *style,
     ngx_http_cart_error_t *error)
 {
-    return ngx_http_cart_send(r, style, error->status, &error->body, 0);
+    return ngx_http_cart_send(r, style, error->status, &error->body, NULL);
 }

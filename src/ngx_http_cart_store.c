@@ -671,8 +671,8 @@ ngx_http_cart_store_failed(ngx_http_request_t *r, cart_db_e db,
  * cursor's place, a key on the same page is found without a new search
  * (a device's session, then its cart).
  */
-static ngx_int_t
-ngx_http_cart_store_get(ngx_http_request_t *r, cart_db_e db, u_char *key,
+ngx_int_t
+ngx_http_cart_store_value(ngx_http_request_t *r, cart_db_e db, u_char *key,
     size_t key_len, ngx_str_t *value)
 {
     int          rc;
@@ -952,7 +952,7 @@ ngx_http_cart_store_domain(ngx_http_request_t *r, ngx_str_t *domain,
         value = slot->value;
 
     } else {
-        rc = ngx_http_cart_store_get(r, CART_DB_DOMAINS,
+        rc = ngx_http_cart_store_value(r, CART_DB_DOMAINS,
                                      domain->data, domain->len, &value);
         if (rc != NGX_OK) {
             return rc;
@@ -990,7 +990,7 @@ ngx_http_cart_store_device(ngx_http_request_t *r, ngx_str_t *device_id,
     key.len = cart_cart_key((char *) device_id->data, device_id->len, "", 0,
                             buf);
 
-    rc = ngx_http_cart_store_get(r, CART_DB_CARTS, key.data, key.len,
+    rc = ngx_http_cart_store_value(r, CART_DB_CARTS, key.data, key.len,
                                  &value);
     if (rc != NGX_OK) {
         return rc;
@@ -1034,7 +1034,7 @@ ngx_http_cart_store_cart(ngx_http_request_t *r, ngx_str_t *device_id,
     key.len = cart_cart_key((char *) device_id->data, device_id->len,
                             (char *) domain->data, domain->len, buf);
 
-    rc = ngx_http_cart_store_get(r, CART_DB_CARTS, key.data, key.len,
+    rc = ngx_http_cart_store_value(r, CART_DB_CARTS, key.data, key.len,
                                  &value);
     if (rc != NGX_OK) {
         return rc;

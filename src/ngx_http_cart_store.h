@@ -61,6 +61,10 @@ ngx_int_t ngx_http_cart_store_device(ngx_http_request_t *r,
 ngx_int_t ngx_http_cart_store_cart(ngx_http_request_t *r,
     ngx_str_t *device_id, ngx_str_t *domain, ngx_http_cart_cart_t *out);
 
+/* the value at key in db, in place: NGX_OK, NGX_DECLINED, NGX_ERROR */
+ngx_int_t ngx_http_cart_store_value(ngx_http_request_t *r, cart_db_e db,
+    u_char *key, size_t key_len, ngx_str_t *value);
+
 /*
  * A range of entries, within ngx_http_cart_store_read(): in a database of
  * plain keys, the keys that begin with "key"; in one of duplicates

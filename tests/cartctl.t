@@ -126,7 +126,7 @@ my @invalid = (
     ['{"kind":"domain",', qr/^line 3: json: .+ \(column \d+\)$/m,
      'malformed JSON'],
     ['{"kind":"thing"}',
-     qr/^line 3: kind: must be "domain", "device" or "cart"$/m,
+     qr/^line 3: kind: must be "domain", "device", "cart", "api_key" or "spree_cart"$/m,
      'an unknown kind'],
     ['{"kind":"domain","domain":"z.example","display_name":"Z",'
      . '"platform_id":"p","available":"yes"}',
