@@ -98,11 +98,12 @@ $(BUILD)/unit_tests: tests/unit_tests.c $(UNIT_SRCS) $(SHARED_HDRS) | deps
 
 # what the suites are told: the nginx, module and cartctl under test
 TEST_ENV    := PATH=$(BUILD):$$PATH TEST_NGINX_BINARY=$(NGINX) \
-               TEST_NGINX_LOAD_MODULES=$(MODULE) TEST_NGINX_CARTCTL=$(CARTCTL)
+               TEST_NGINX_LOAD_MODULES=$(MODULE) TEST_NGINX_CARTCTL=$(CARTCTL) \
+               TEST_DEMO_STORE=$(DEMO_STORE)
 
 # Test::Nginx suites (t/), cartctl and nginx -t tests (tests/), unit tests;
 # the project's own Test::Nginx runner serves when the real one is absent
-test: build $(BUILD)/unit_tests
+test: build $(BUILD)/unit_tests $(DEMO_STORE)
 	@if perl -MTest::Nginx::Socket -e1 2>/dev/null; then runner=; \
 	else runner=$(CURDIR)/t/runner; fi; \
 	PERL5LIB=$${runner:+$$runner:}$(CURDIR)/t/lib$${PERL5LIB:+:$$PERL5LIB} \

@@ -5,7 +5,7 @@ set -eu
 
 nginx=$1 module=$2 store=$3 port=$4
 top=$(cd "$(dirname "$0")/.." && pwd)
-prefix=$top/build/demo
+prefix=${DEMO_PREFIX:-$top/build/demo}
 device=8d1b5c2e-4f6a-4b7c-9d8e-0f1a2b3c4d5e
 
 mkdir -p "$prefix"
@@ -17,6 +17,8 @@ user=
 sed -e "s|@MODULE@|$module|" -e "s|@STORE@|$store|" -e "s|@PORT@|$port|" \
     -e "s|@KEY@|$top/conf/demo/demo-rs256.pub|" -e "s|@PREFIX@|$prefix|" \
     -e "s|@API_CONF@|$top/conf/cart_api.conf|" -e "s|@USER@|$user|" \
+    -e "s|@HTTP_CONF@|$top/conf/cart_http.conf|" \
+    -e "s|@SPREE_SECRET@|$top/conf/demo/demo-spree.secret|" \
     "$top/conf/demo.conf.in" > "$prefix/nginx.conf"
 
 "$nginx" -q -t -p "$prefix/" -c "$prefix/nginx.conf"
@@ -28,13 +30,21 @@ token=$(perl -I"$top/t/lib" -MCartTest -e '
                                    iat => $now, exp => $now + 86400 });
 ' "$top/conf/demo/demo-rs256.key" "$device")
 
+# a Spree customer token: HS256 with the store's secret, user_id, exp
+spree=$(perl -I"$top/t/lib" -MCartTest -e '
+    print jwt("HS256", $ARGV[0], { user_id => 42, user_type => "customer",
+                                   iss => "spree", aud => "store_api",
+                                   exp => time + 86400 });
+' "$top/conf/demo/demo-spree.secret")
+
 url=http://127.0.0.1:$port
 h="x-firmly-authorization: $token"
+s="-H 'Authorization: Bearer $spree' -H 'x-spree-api-key: pk_demo_0c1a8e5f27b94d6e'"
 
 cat <<EOT
 ngx_http_cart_module demo on $url (Ctrl-C stops it)
-store: $store (device $device)
-the token below is valid for 24 hours; "make run" again makes a new one
+store: $store (device $device, Spree customer 42)
+the tokens below are valid for 24 hours; "make run" again makes new ones
 
 curl -s -H '$h' $url/api/v2/domains/staging.luma.gift/cart
 curl -s -H '$h' $url/api/v2/domains/demo.luma.gift/cart
@@ -45,6 +55,12 @@ curl -s -H '$h' $url/api/v2/carts/active
 curl -s -H '$h' '$url/api/v2/carts/active?excludes=demo.luma.gift,shop.luma.gift'
 curl -s -H '$h' $url/api/v2/carts/active-domains
 curl -si $url/api/v2/domains/staging.luma.gift/cart
+
+curl -s $s $url/api/v3/store/carts
+curl -s $s '$url/api/v3/store/carts?fields=number,total&limit=1&page=2'
+curl -s $s '$url/api/v3/store/carts?sort=created_at&fields=number'
+curl -s $s '$url/api/v3/store/carts?q%5Bupdated_at_gt%5D=2026-11-22&fields=number'
+curl -si -H 'Authorization: Bearer $spree' $url/api/v3/store/carts
 
 EOT
 

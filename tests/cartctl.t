@@ -102,6 +102,95 @@ is($dump2, $dump1, 'and dumps the same again');
 is($out, slurp("$DATA/page-002-cart.v2.json") . "\n",
    'the copy serves the same bytes');
 
+# Spree records: a store's publishable key, a customer's cart
+my $key_line = '{"kind":"api_key","store":"default","token":"pk_test_1"}';
+my $spree_line = '{"kind":"spree_cart","store":"default","user_id":7,'
+                 . '"created_at":"2026-01-01T00:00:00Z",'
+                 . '"updated_at":"2026-01-02T00:00:00.5Z","completed_at":null,'
+                 . '"cart":{"id":"cart_1","currency":"USD","total":"10.0",'
+                 . '"display_total":"$10.00","items":[]}}';
+
+# Spree: import, stat, get, dump and its round trip, a cart that changes
+# hands, deletions
+my $spree = "$tmp/spree";
+($rc, undef, $err) = run(slurp("$DATA/spree.ndjson"), '--store', $spree,
+                         'import');
+is($rc, 0, 'Spree: imports its fixture');
+like($err, qr/imported 5 records/, 'Spree: and counts the records');
+($rc, $out) = run('', '--store', $spree, 'stat');
+like($out, qr/^api_keys\s+3$/m, 'stat: 3 publishable keys');
+like($out, qr/^spree_carts\s+2$/m, 'stat: 2 Spree carts');
+
+($rc, $out) = run('', '--store', $spree, 'get', 'api_key', 'default',
+                  'pk_test_revoked_0123456789abcdef');
+is($out, '{"kind":"api_key","store":"default",'
+         . '"token":"pk_test_revoked_0123456789abcdef","revoked":true}' . "\n",
+   'get api_key: an import line');
+($rc) = run('', '--store', $spree, 'get', 'api_key', 'other',
+            'pk_test_revoked_0123456789abcdef');
+is($rc, 3, "get api_key: another store's: exit 3");
+($rc, undef, $err) = run('', '--store', $spree, 'get', 'api_key', 'Other',
+                         'pk_x');
+is($rc, 2, 'get api_key: not a store name: exit 2');
+like($err, qr/not a store name: Other/, 'get api_key: and says so');
+
+my $page003 = slurp("$DATA/page-003-carts.json");
+for my $id (qw(cart_gbHJdmfrXB cart_UkLWZg9DAJ)) {
+    ($rc, $out) = run('', '--store', $spree, 'get', 'spree_cart', 'default',
+                      $id);
+    chomp $out;
+    like($page003, qr/^\{"data":\[(?:\{"id":"cart_gbHJdmfrXB".*\},)?\Q$out\E[\],]/,
+         "get spree_cart $id: the bytes the page lists");
+}
+
+($rc, $dump1) = run('', '--store', $spree, 'dump');
+is(scalar(() = $dump1 =~ /\n/g), 5, 'Spree dump: one line a record');
+($rc) = run($dump1, '--store', "$tmp/spree-copy", 'import');
+is($rc, 0, 'Spree dump: imports');
+($rc, $dump2) = run('', '--store', "$tmp/spree-copy", 'dump');
+is($dump2, $dump1, 'Spree dump: and dumps the same again');
+my @get = ('get', 'spree_cart', 'default', 'cart_gbHJdmfrXB');
+is((run('', '--store', "$tmp/spree-copy", @get))[1],
+   (run('', '--store', $spree, @get))[1],
+   'Spree dump: the copy serves the same bytes');
+
+($rc) = run("$spree_line\n", '--store', $spree, 'import');
+($rc) = run($spree_line =~ s/"user_id":7/"user_id":8/r
+            =~ s/"total":"10.0"/"total":"11.0"/r . "\n",
+            '--store', $spree, 'import');
+is($rc, 0, 'Spree: a cart imported again for another customer');
+($rc, $out) = run('', '--store', $spree, 'stat');
+like($out, qr/^spree_carts\s+3$/m, 'replaces the one of the first');
+($rc, $out) = run('', '--store', $spree, 'dump');
+like($out, qr/"user_id":8,.*"id":"cart_1".*"total":"11.0"/,
+     'the cart is the second customer\'s');
+unlike($out, qr/"user_id":7,/, 'and not the first\'s');
+($rc, $out) = run('', '--store', $spree, 'get', 'spree_cart', 'default',
+                  'cart_1');
+like($out, qr/"total":"11.0"/, 'get spree_cart: the new cart');
+
+($rc) = run('{"kind":"spree_cart","store":"default","id":"cart_1",'
+            . '"deleted":true}', '--store', $spree, 'import');
+is($rc, 0, 'a deleted Spree cart record imports');
+($rc) = run('', '--store', $spree, 'get', 'spree_cart', 'default', 'cart_1');
+is($rc, 3, 'and removes the cart');
+($rc, $out) = run('', '--store', $spree, 'stat');
+like($out, qr/^spree_carts\s+2$/m, 'stat: counts it gone');
+($rc) = run('', '--store', $spree, 'delete', 'spree_cart', 'default',
+            'cart_UkLWZg9DAJ');
+is($rc, 0, 'delete spree_cart');
+($rc) = run('', '--store', $spree, 'delete', 'spree_cart', 'default',
+            'cart_UkLWZg9DAJ');
+is($rc, 3, 'delete spree_cart again: exit 3');
+($rc) = run('', '--store', $spree, 'delete', 'api_key', 'default',
+            'pk_test_default_0123456789abcdef');
+is($rc, 0, 'delete api_key');
+($rc) = run('', '--store', $spree, 'get', 'api_key', 'default',
+            'pk_test_default_0123456789abcdef');
+is($rc, 3, 'and it is gone');
+($rc, $out) = run('', '--store', $spree, 'dump');
+is(scalar(() = $out =~ /\n/g), 3, 'dump: the 3 records left');
+
 # invalid input: the line, the field, the reason; nothing written
 my $domain = '{"kind":"domain","domain":"x.example","display_name":"X",'
              . '"platform_id":"shopify","available":true}';
@@ -149,6 +238,48 @@ my @invalid = (
     [$other_domain,
      qr/^line 3: domain: unknown domain "y\.example" \(import its domain record first\)$/m,
      'a cart needs its domain'],
+);
+
+push @invalid, (
+    [$key_line =~ s/pk_test_1/sk_test_1/r,
+     qr/^line 3: token: a publishable key: "pk_" and up to 125 of/m,
+     'a publishable key'],
+    [$key_line =~ s/"default"/"De fault"/r,
+     qr/^line 3: store: must be 1 to 64 of a-z, 0-9, '_', '-'$/m,
+     'a store name'],
+    [$key_line =~ s/\}$/,"revoked":"no"}/r,
+     qr/^line 3: revoked: must be a boolean$/m, 'revoked'],
+    [$spree_line =~ s/"user_id":7/"user_id":"7"/r,
+     qr/^line 3: user_id: must be a positive integer, or null for a guest$/m,
+     'a user id string'],
+    [$spree_line =~ s/"user_id":7/"user_id":0/r,
+     qr/^line 3: user_id: must be a positive integer/m, 'user id 0'],
+    [$spree_line =~ s/"user_id":7,//r,
+     qr/^line 3: user_id: required \(null: a guest\)$/m, 'a user id'],
+    [$spree_line =~ s/2026-01-01T00:00:00Z/yesterday/r,
+     qr/^line 3: created_at: not an RFC 3339 timestamp/m, 'created_at'],
+    [$spree_line =~ s/"updated_at":"[^"]*",//r,
+     qr/^line 3: updated_at: required$/m, 'updated_at'],
+    [$spree_line =~ s/"completed_at":null/"completed_at":1/r,
+     qr/^line 3: completed_at: not an RFC 3339 timestamp/m, 'completed_at'],
+    [$spree_line =~ s/,"cart":.*\}$/}/r,
+     qr/^line 3: cart: required$/m, 'a Spree cart needs its cart'],
+    [$spree_line =~ s/"id":"cart_1",//r,
+     qr/^line 3: cart\.id: required$/m, "the cart's id"],
+    [$spree_line =~ s/"USD"/"usd"/r,
+     qr/^line 3: cart\.currency: not an ISO 4217 currency code$/m,
+     "the cart's currency"],
+    [$spree_line =~ s/"total":"10.0"/"total":"1e3"/r,
+     qr/^line 3: cart\.total: not a decimal amount as Spree prints it/m,
+     'an amount as Spree prints it, with the path to it'],
+    [$spree_line =~ s/"display_total":"\$10.00"/"display_total":10/r,
+     qr/^line 3: cart\.display_total: must be a string$/m,
+     'a display amount'],
+    [$spree_line =~ s/\{"kind":"spree_cart",/{"kind":"spree_cart","id":"cart_1",/r,
+     qr/^line 3: id: only with "deleted": the cart's id is cart\.id$/m,
+     'an id beside the cart'],
+    [$spree_line =~ s/"store":"default",/"store":"default","user":7,/r,
+     qr/^line 3: user: unknown field$/m, 'an unknown field'],
 );
 
 for my $case (@invalid) {

@@ -82,6 +82,21 @@ my @cases = (
     ["$store cart_device_secret $tmp/none.secret; server { $route }",
      qr/"cart_device_secret": secret file "\S+none\.secret": cannot open/,
      'a missing device secret'],
+    ["$store server { location /s { cart_api spree_carts; } }",
+     qr/"cart_api spree_carts" needs "cart_spree_jwt_secret"/,
+     'a Spree route without its secret'],
+    ["$store cart_spree_jwt_secret $KEYS/short.secret; server { }",
+     qr/"cart_spree_jwt_secret": key file "\S+short\.secret": an HS256 secret must be at least 32 bytes/,
+     'a short Spree secret'],
+    ["$store cart_spree_jwt_secret $KEYS/rs256.pub; server { }",
+     qr/"cart_spree_jwt_secret": key file "\S+rs256\.pub": an hs256 secret must not be a key/,
+     'a key as the Spree secret'],
+    ["$store cart_spree_store Default; server { }",
+     qr/"cart_spree_store": "Default" is not a store name \(1 to 64 of a-z, 0-9, '_', '-'\)/,
+     'a store name with a capital'],
+    ["cart_spree_jwt_secret $KEYS/spree.secret; server { location /s { cart_api spree_carts; } }",
+     qr/"cart_api spree_carts" needs "cart_store" in the http block/,
+     'a Spree route without a store'],
     ["$store $key server { location /c { cart_api firmly_cart_v2; } }",
      qr/"cart_api firmly_cart_v2" needs "cart_domain"/, 'no cart_domain'],
     ["$store server { $route }",
@@ -100,7 +115,11 @@ for my $case (@cases) {
     like($out, $re, "$what: and says why");
 }
 
-my ($rc, $out) = nginx_t("$store $key cart_device_jwt_claim sub; "
+my $spree = "cart_spree_jwt_secret $KEYS/spree.secret; "
+            . "include $CartTest::T/../conf/cart_http.conf; "
+            . "upstream spree { server 127.0.0.1:1; }";
+
+my ($rc, $out) = nginx_t("$store $key $spree cart_device_jwt_claim sub; "
                          . "server { $route include "
                          . "$CartTest::T/../conf/cart_api.conf; }");
 is($rc, 0, 'a good configuration, with conf/cart_api.conf, passes')
@@ -109,5 +128,10 @@ is($rc, 0, 'a good configuration, with conf/cart_api.conf, passes')
 ($rc, $out) = nginx_t("$store cart_device_secret $KEYS/device.secret; "
                       . "server { $route }");
 is($rc, 0, 'a route with only cart_device_secret passes') or diag $out;
+
+($rc, $out) = nginx_t("$store cart_spree_jwt_secret $KEYS/spree.secret; "
+                      . "server { location /s { cart_api spree_carts; "
+                      . "cart_spree_store other-store_1; } }");
+is($rc, 0, 'a Spree route needs no device key') or diag $out;
 
 done_testing();

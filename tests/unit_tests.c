@@ -20,6 +20,8 @@
 #include "cart_money.h"
 #include "cart_query.h"
 #include "cart_record.h"
+#include "cart_spree.h"
+#include "cart_spree_query.h"
 #include "cart_time.h"
 #include "cart_view.h"
 
@@ -895,6 +897,276 @@ test_json(const char *data)
 }
 
 
+static void
+test_ruby_to_i(void)
+{
+    size_t             i;
+    cart_spree_int_t   n;
+
+    static const struct {
+        const char  *in;
+        int64_t      value;
+        const char  *text;
+    } cases[] = {
+        { "12", 12, "12" }, { "12abc", 12, "12" }, { "abc", 0, "0" },
+        { "", 0, "0" }, { "  -3", -3, "-3" }, { "+5", 5, "5" },
+        { "\t\n 7", 7, "7" }, { "1_000", 1000, "1000" }, { "1__0", 1, "1" },
+        { "_1", 0, "0" }, { "1_", 1, "1" }, { "007", 7, "7" },
+        { "-0", 0, "0" }, { "-", 0, "0" }, { "0x10", 0, "0" },
+        { "1e3", 1, "1" }, { " 100 ", 100, "100" },
+        { "99999999999999999999", INT64_C(1) << 62,
+          "99999999999999999999" },
+        { "-99999999999999999999", -(INT64_C(1) << 62),
+          "-99999999999999999999" }
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cart_spree_to_i(cases[i].in, strlen(cases[i].in), &n);
+        printf("# to_i of \"%s\"\n", cases[i].in[0] == '\t' ? "\\t\\n 7"
+                                                            : cases[i].in);
+        ok(n.value == cases[i].value && strcmp(n.text, cases[i].text) == 0,
+           "Ruby's String#to_i");
+    }
+}
+
+
+/* meta of page and limit (NULL: absent) over count, or the error */
+static void
+is_meta(const char *page, const char *limit, int64_t count,
+    const char *expected, const char *name)
+{
+    char               err[128], meta[CART_SPREE_META_LEN];
+    cart_spree_str_t   p, l;
+    cart_spree_page_t  out;
+
+    p.data = page;
+    p.len = page ? strlen(page) : 0;
+    l.data = limit;
+    l.len = limit ? strlen(limit) : 0;
+
+    if (cart_spree_paginate(&p, &l, count, &out, err, sizeof(err)) != 0) {
+        is_str(err, expected, name);
+        return;
+    }
+
+    meta[cart_spree_meta(&out, meta)] = '\0';
+    is_str(meta, expected, name);
+}
+
+
+static void
+test_spree_pages(void)
+{
+    is_meta(NULL, NULL, 2, "{\"page\":1,\"limit\":25,\"count\":2,\"pages\":1,"
+            "\"from\":1,\"to\":2,\"in\":2,\"previous\":null,\"next\":null}",
+            "the page's example");
+    is_meta(NULL, NULL, 0, "{\"page\":1,\"limit\":25,\"count\":0,\"pages\":1,"
+            "\"from\":0,\"to\":0,\"in\":0,\"previous\":null,\"next\":null}",
+            "no carts");
+    is_meta("1", "25", 26, "{\"page\":1,\"limit\":25,\"count\":26,"
+            "\"pages\":2,\"from\":1,\"to\":25,\"in\":25,\"previous\":null,"
+            "\"next\":2}", "26 carts, page 1");
+    is_meta("2", "25", 26, "{\"page\":2,\"limit\":25,\"count\":26,"
+            "\"pages\":2,\"from\":26,\"to\":26,\"in\":1,\"previous\":1,"
+            "\"next\":null}", "26 carts, page 2");
+    is_meta("12", NULL, 300, "{\"page\":12,\"limit\":25,\"count\":300,"
+            "\"pages\":12,\"from\":276,\"to\":300,\"in\":25,\"previous\":11,"
+            "\"next\":null}", "300 carts, the last page");
+    is_meta("13", NULL, 300, "{\"page\":13,\"limit\":25,\"count\":300,"
+            "\"pages\":12,\"from\":0,\"to\":0,\"in\":0,\"previous\":12,"
+            "\"next\":null}", "past the last page");
+    is_meta("3", NULL, 0, "{\"page\":3,\"limit\":25,\"count\":0,"
+            "\"pages\":1,\"from\":0,\"to\":0,\"in\":0,\"previous\":1,"
+            "\"next\":null}", "past the last page of none");
+    is_meta("1", "500", 101, "{\"page\":1,\"limit\":100,\"count\":101,"
+            "\"pages\":2,\"from\":1,\"to\":100,\"in\":100,\"previous\":null,"
+            "\"next\":2}", "limit 500 is 100");
+    is_meta("1", "12abc", 30, "{\"page\":1,\"limit\":12,\"count\":30,"
+            "\"pages\":3,\"from\":1,\"to\":12,\"in\":12,\"previous\":null,"
+            "\"next\":2}", "limit 12abc is 12");
+    is_meta("99999999999999999999", NULL, 3, "{\"page\":99999999999999999999,"
+            "\"limit\":25,\"count\":3,\"pages\":1,\"from\":0,\"to\":0,"
+            "\"in\":0,\"previous\":1,\"next\":null}", "a page no int64 holds");
+    is_meta("1", "0", 5, "expected :limit >= 1; got 0", "limit 0");
+    is_meta("1", "-1", 5, "expected :limit >= 1; got -1", "limit -1");
+    is_meta("1", "abc", 5, "expected :limit >= 1; got 0", "limit abc");
+    is_meta("1", "", 5, "expected :limit >= 1; got 0", "limit empty");
+    is_meta("0", "25", 5, "expected :page >= 1; got 0", "page 0");
+    is_meta("-7", NULL, 5, "expected :page >= 1; got -7", "page -7");
+    is_meta("x", "0", 5, "expected :limit >= 1; got 0",
+            "limit before page");
+}
+
+
+static void
+test_spree_sort(void)
+{
+    size_t               i;
+    cart_spree_order_t   o;
+
+    static const struct {
+        const char  *sort;
+        int          rc;
+        int          by;
+        int          descending;
+    } cases[] = {
+        { "created_at", 0, CART_SPREE_BY_CREATED, 0 },
+        { "-created_at", 0, CART_SPREE_BY_CREATED, 1 },
+        { "updated_at", 0, CART_SPREE_BY_UPDATED, 0 },
+        { "-updated_at", 0, CART_SPREE_BY_UPDATED, 1 },
+        { "created_at,-updated_at", 0, CART_SPREE_BY_CREATED, 0 },
+        { "-created_at,updated_at", 0, CART_SPREE_BY_CREATED, 0 },
+        { "-updated_at,", 0, CART_SPREE_BY_UPDATED, 1 },
+        { "-created_at ", 0, CART_SPREE_BY_CREATED, 1 },
+        { "-created_at x", 0, CART_SPREE_BY_CREATED, 0 },
+        { "created_at desc", 0, CART_SPREE_BY_CREATED, 0 },
+        { "total", -1, 0, 0 }, { "", -1, 0, 0 }, { ",", -1, 0, 0 },
+        { " -created_at", -1, 0, 0 }, { "-", -1, 0, 0 },
+        { "CREATED_AT", -1, 0, 0 }
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        o.by = CART_SPREE_BY_UPDATED;
+        o.descending = 7;
+
+        ok(cart_spree_sort(cases[i].sort, strlen(cases[i].sort), &o)
+           == cases[i].rc
+           && (cases[i].rc || ((int) o.by == cases[i].by
+                               && o.descending == cases[i].descending)),
+           cases[i].sort);
+    }
+}
+
+
+static void
+test_spree_query(void)
+{
+    char                 buf[512];
+    const char          *args;
+    cart_spree_query_t   q;
+    cart_spree_fields_t  f;
+
+    args = "page=2&limit=5&page=3&sort=-created_at&fields=total%2C+id"
+           "&expand=items.variant&other=1";
+    cart_spree_query_parse(args, strlen(args), buf, &q);
+
+    ok(q.page.len == 1 && q.page.data[0] == '3', "the last page= wins");
+    ok(q.limit.len == 1 && q.limit.data[0] == '5', "limit");
+    ok(q.sort.len == 11 && memcmp(q.sort.data, "-created_at", 11) == 0,
+       "sort");
+    ok(q.fields.len == 9 && memcmp(q.fields.data, "total, id", 9) == 0,
+       "fields, %2C and + decoded");
+
+    args = "page&limit=";
+    cart_spree_query_parse(args, strlen(args), buf, &q);
+    ok(q.page.data == NULL, "page without = is nil");
+    ok(q.limit.data && q.limit.len == 0, "limit= is the empty string");
+
+    args = "q%5Bcreated_at_gt%5D=2025-10-20&q[updated_at_lteq]=abc"
+           "&q[updated_at_eq]=2025-10-21T10:02:03.5Z&q[total_gt]=5"
+           "&q[created_at_gt]=2025-10-19T00:00:00Z";
+    cart_spree_query_parse(args, strlen(args), buf, &q);
+    ok(q.nconditions == 2, "two conditions: one not an instant, one "
+       "not ours");
+    ok(q.conditions[0].attribute == CART_SPREE_BY_UPDATED
+       && q.conditions[0].predicate == CART_SPREE_EQ
+       && q.conditions[0].us == INT64_C(1761040923500000),
+       "updated_at_eq, to the microsecond");
+    ok(q.conditions[1].attribute == CART_SPREE_BY_CREATED
+       && q.conditions[1].predicate == CART_SPREE_GT
+       && q.conditions[1].us == INT64_C(1760832000000000),
+       "created_at_gt: its last value");
+    ok(cart_spree_matches(&q, INT64_C(1760832000000001),
+                          INT64_C(1761040923500000)), "matches both");
+    ok(!cart_spree_matches(&q, INT64_C(1760832000000000),
+                           INT64_C(1761040923500000)), "gt is strict");
+
+    cart_spree_fields(&(cart_spree_str_t) { "total, item_total ", 18 },
+                      &(cart_spree_str_t) { "items.variant,none", 18 }, &f);
+    ok(cart_spree_keeps(&f, "id", 2) && cart_spree_keeps(&f, "total", 5)
+       && cart_spree_keeps(&f, "item_total", 10)
+       && cart_spree_keeps(&f, "items", 5)
+       && !cart_spree_keeps(&f, "number", 6)
+       && !cart_spree_keeps(&f, "items.variant", 13),
+       "fields stripped, expand's first segment, id always");
+
+    cart_spree_fields(&(cart_spree_str_t) { " ", 1 },
+                      &(cart_spree_str_t) { NULL, 0 }, &f);
+    ok(f.all, "blank fields: every member");
+
+    cart_spree_fields(&(cart_spree_str_t) { ",", 1 },
+                      &(cart_spree_str_t) { NULL, 0 }, &f);
+    ok(!f.all && cart_spree_keeps(&f, "id", 2)
+       && !cart_spree_keeps(&f, "total", 5), "fields=, keeps id only");
+}
+
+
+static void
+test_spree_cart(void)
+{
+    char                err[600];
+    size_t              i;
+    json_t             *cart;
+    cart_spree_view_t   view;
+
+    static const struct {
+        const char  *json;
+        const char  *err;
+    } bad[] = {
+        { "{\"currency\":\"USD\"}", "cart.id: required" },
+        { "{\"id\":\"\",\"currency\":\"USD\"}",
+          "cart.id: must be a string of 1 to 64 bytes" },
+        { "{\"id\":\"c\",\"currency\":\"USX\"}",
+          "cart.currency: not an ISO 4217 currency code" },
+        { "{\"id\":\"c\",\"currency\":\"USD\",\"total\":\"10\","
+          "\"display_total\":5}", "cart.display_total: must be a string" },
+        { "{\"id\":\"c\",\"currency\":\"USD\",\"total\":10,"
+          "\"display_total\":\"$10.00\"}",
+          "cart.total: not a decimal amount as Spree prints it (like "
+          "\"10.0\")" },
+        { "{\"id\":\"c\",\"currency\":\"USD\",\"items\":[{\"price\":\"1e3\","
+          "\"display_price\":\"$1,000.00\"}]}",
+          "cart.items[0].price: not a decimal amount as Spree prints it "
+          "(like \"10.0\")" },
+        { "{\"id\":\"c\",\"currency\":\"USD\",\"a b\":1}",
+          "cart.a b: a member's name must be 1 to 255 of A-Z, a-z, 0-9, "
+          "'_', '-'" }
+    };
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cart = json_loads(bad[i].json, 0, NULL);
+        ok(cart_spree_render(cart, &view, err, sizeof(err)) == -1,
+           bad[i].err);
+        is_str(err, bad[i].err, "and says so");
+        json_decref(cart);
+    }
+
+    ok(cart_spree_amount_valid("10.0", 4) && cart_spree_amount_valid("0", 1)
+       && cart_spree_amount_valid("-5.5", 4)
+       && !cart_spree_amount_valid("10.", 3)
+       && !cart_spree_amount_valid(".5", 2)
+       && !cart_spree_amount_valid("", 0), "amounts as Spree prints them");
+
+    /* Rails' escaping; the members' places */
+    cart = json_loads("{\"id\":\"c\",\"currency\":\"USD\",\"note\":"
+                      "\"a<b>&c\\u2028\\u0001\\u00e9\",\"compare_at_amount\":"
+                      "null,\"display_compare_at_amount\":\"$0.00\"}", 0,
+                      NULL);
+    ok(cart_spree_render(cart, &view, err, sizeof(err)) == 0, "a cart");
+    is_str(view.json, "{\"id\":\"c\",\"currency\":\"USD\",\"note\":"
+           "\"a\\u003cb\\u003e\\u0026c\\u2028\\u0001\xc3\xa9\","
+           "\"compare_at_amount\":null,\"display_compare_at_amount\":"
+           "\"$0.00\"}", "escaped as Rails escapes");
+    ok(view.nmembers == 5 && view.members[2].start == 27
+       && view.members[2].name_len == 4
+       && memcmp(view.json + view.members[2].start, "\"note\":", 7) == 0
+       && view.json[view.members[2].end] == ',',
+       "each member's place");
+    cart_spree_view_free(&view);
+    json_decref(cart);
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -911,6 +1183,11 @@ main(int argc, char **argv)
     test_keys();
     test_views(data);
     test_json(data);
+    test_ruby_to_i();
+    test_spree_pages();
+    test_spree_sort();
+    test_spree_query();
+    test_spree_cart();
 
     printf("1..%d\n", test_count);
 

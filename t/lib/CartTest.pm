@@ -23,7 +23,7 @@ use base 'Exporter';
 
 our @EXPORT = qw(
     $KEYS $DATA $DEV_A $DEV_B $DEV_C $DEV_MANY $DEV_OLD %tok %body
-    jwt jwt_parts b64url store cartctl http_get firmly_setup slurp
+    jwt jwt_parts b64url store cartctl http_get firmly_setup slurp api_http
     get_record put_records error_body error_log_text early_in_second
     stored_cart
 );
@@ -262,6 +262,7 @@ sub firmly_setup {
     $ENV{TEST_NGINX_TMP} = $tmp;
     $ENV{TEST_NGINX_STORE} = store("$tmp/store", @fixtures);
     $ENV{TEST_NGINX_API_CONF} = "$T/../conf/cart_api.conf";
+    $ENV{TEST_NGINX_HTTP_CONF} = "$T/../conf/cart_http.conf";
 
     %tok = (
         a => jwt('RS256', $rs, \%claims),
@@ -303,7 +304,28 @@ _EOC_
             $block->set_value("config",
                               "include $ENV{TEST_NGINX_API_CONF};\n");
         }
+
+        api_http($block);
     });
+}
+
+# what conf/cart_api.conf needs of the http block, for a block that
+# includes it and does not set it itself: conf/cart_http.conf, a Spree
+# secret, and an upstream "spree" (on a port where nothing listens, unless
+# TEST_NGINX_SPREE_PORT says otherwise)
+sub api_http {
+    my $block = shift;
+    my $http = $block->http_config;
+
+    return if $block->config !~ /cart_api\.conf/ || $http =~ /cart_http\.conf/;
+
+    my $port = $ENV{TEST_NGINX_SPREE_PORT} || 1;
+    $http .= "\n    include $ENV{TEST_NGINX_HTTP_CONF};\n"
+             . "    upstream spree { server 127.0.0.1:$port; }\n";
+    $http .= "    cart_spree_jwt_secret $KEYS/spree.secret;\n"
+        if $http !~ /cart_spree_jwt_secret/;
+
+    $block->set_value("http_config", $http);
 }
 
 1;
