@@ -1,7 +1,8 @@
 # bench/ceiling.pl NAME BODY HTTP_CONF SERVER_CONF: the ceiling locations of
 # one route: /return/NAME sends BODY's bytes with "return 200" (as map
 # variables of under 2 KB, a configuration token's limit being 4 KB) and
-# /static/NAME sends the file; both with the route's two extra headers.
+# /static/NAME sends the file; both with the headers the route sends (its
+# API's: firmly's, or for spree_* Spree's).
 
 use strict;
 use warnings;
@@ -24,7 +25,16 @@ for (my $i = 0; $i * 1800 < length $body; $i++) {
     $vars .= "\${ceiling_${name}_$i}";
 }
 
-my $headers = <<'EOC';
+my $headers = $name =~ /^spree_/ ? <<'EOC' : <<'EOC';
+    default_type "application/json; charset=utf-8";
+    add_header Cache-Control "max-age=0, private, must-revalidate";
+    add_header ETag 'W/"0123456789abcdef0123456789abcdef"';
+    add_header X-Content-Type-Options nosniff;
+    add_header X-Frame-Options DENY;
+    add_header Referrer-Policy strict-origin-when-cross-origin;
+    add_header Permissions-Policy "camera=(), microphone=(), geolocation=()";
+    add_header X-Request-Id $request_id always;
+EOC
     default_type application/json;
     add_header Cache-Control "private, no-cache";
     add_header ETag '"0123456789abcdef"';
