@@ -275,11 +275,9 @@ my @auth = ('x-firmly-authorization' => $CartTest::tok{a});
 Test::More::is(scalar CartTest::http_get('/api/v2/carts/active-domains', @auth),
                '200 {"domains":["demo.luma.gift","staging.luma.gift"]}',
                "TEST 15 - both domains while demo is open");
-open my $fh, '|-', "$ENV{TEST_NGINX_CARTCTL} --store $ENV{TEST_NGINX_CLOSING_STORE} import 2>/dev/null"
-    or die $!;
-print $fh '{"kind":"domain","domain":"demo.luma.gift","display_name":"Luma Demo",'
-          . '"platform_id":"shopify","available":false}' . "\n";
-close $fh or die "cartctl import failed";
+CartTest::import_lines($ENV{TEST_NGINX_CLOSING_STORE},
+    '{"kind":"domain","domain":"demo.luma.gift","display_name":"Luma Demo",'
+    . '"platform_id":"shopify","available":false}');
 --- request
 GET /api/v2/carts/active-domains
 --- more_headers eval

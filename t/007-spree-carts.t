@@ -22,10 +22,8 @@ $ENV{TEST_NGINX_KEYS} = $KEYS;
 # a publishable key of the default store, imported while nginx runs
 sub put_key {
     my $key = shift;
-    open my $in, '|-', $ENV{TEST_NGINX_CARTCTL}, '--store',
-        $ENV{TEST_NGINX_STORE}, 'import' or die $!;
-    print $in qq({"kind":"api_key","store":"default","token":"$key"}\n);
-    close $in or die "cartctl import failed";
+    import_lines($ENV{TEST_NGINX_STORE},
+                 qq({"kind":"api_key","store":"default","token":"$key"}));
     return $key;
 }
 
@@ -496,12 +494,7 @@ $::AUTH
 my $store = $ENV{TEST_NGINX_STORE};
 my $line = `$ENV{TEST_NGINX_CARTCTL} --store $store dump | grep '"id":"cart_u1001_000"'`;
 die 'no cart_u1001_000 in the dump' if $line !~ /"user_id":1001,/;
-my $import = sub {
-    open my $in, '|-', $ENV{TEST_NGINX_CARTCTL}, '--store', $store, 'import'
-        or die $!;
-    print $in @_;
-    close $in or die 'cartctl import failed';
-};
+my $import = sub { CartTest::import_lines($store, @_) };
 my (undef, $before, $h1) = ::list(1001, 'fields=total');
 my ($e1) = $h1 =~ /^ETag: (\S+)/mi;
 

@@ -23,7 +23,8 @@ use base 'Exporter';
 
 our @EXPORT = qw(
     $KEYS $DATA $DEV_A $DEV_B $DEV_C $DEV_MANY $DEV_OLD %tok %body
-    jwt jwt_parts b64url store cartctl http_get firmly_setup slurp api_http
+    jwt jwt_parts b64url store cartctl import_lines http_get firmly_setup
+    slurp api_http
     get_record put_records error_body error_log_text early_in_second
     stored_cart
 );
@@ -141,6 +142,15 @@ sub cartctl {
     return if $? == 0;
 
     die "cartctl @args: exit " . ($? >> 8) . ": " . slurp($err);
+}
+
+# imports NDJSON lines into a store with cartctl (quietly, or dies)
+sub import_lines {
+    my ($store, @lines) = @_;
+    my ($fh, $file) = tempfile(UNLINK => 1);
+    print $fh map { /\n$/ ? $_ : "$_\n" } @lines;
+    close $fh;
+    cartctl('--store', $store, 'import', $file);
 }
 
 # a cart's bytes as the store holds them (V2; V1 with '--v1'), by cartctl
