@@ -137,8 +137,14 @@ sub stop_nginx () {
     undef $ChildPid;
 }
 
+# as the real one does without HUP: a file a block left in the server root
+# itself stops the run
 sub setup_server_root () {
-    File::Path::remove_tree($ConfDir, $HtmlDir, $LogDir);
+    if (-d $ServRoot) {
+        File::Path::remove_tree($ConfDir, $HtmlDir, $LogDir);
+        rmdir $ServRoot
+            or bail_out("Can't remove $ServRoot (not empty?): $!");
+    }
     File::Path::make_path($ServRoot, $LogDir, $HtmlDir, $ConfDir);
 
     open my $out, '>', "$HtmlDir/index.html"
