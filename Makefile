@@ -28,7 +28,7 @@ CARTCTL_SRCS := src/cartctl.c src/cartctl_import.c src/cartctl_store.c \
                 src/cart_store_layout.c
 SHARED_HDRS := $(wildcard src/cart_*.h)
 
-.PHONY: all deps build run test test-real unit fuzz bench clean
+.PHONY: all deps build cartctl run test test-real unit fuzz bench deb clean
 
 all: build
 
@@ -52,10 +52,16 @@ endef
 deps:
 	$(call install,$(PACKAGES))
 
+# what the targets below install first; DEPS= when a package build has
+# its Build-Depends already (debian/rules)
+DEPS        ?= deps
+
 build: $(MODULE) $(CARTCTL)
 
+cartctl: $(CARTCTL)
+
 # the module, built against Debian's nginx the way any dynamic module is
-$(MODULE): $(MODULE_SRCS) | deps
+$(MODULE): $(MODULE_SRCS) | $(DEPS)
 	rm -rf $(BUILD)/nginx-src
 	mkdir -p $(BUILD)
 	cp -r $(NGINX_SRC) $(BUILD)/nginx-src
@@ -69,9 +75,10 @@ $(MODULE): $(MODULE_SRCS) | deps
 	cp $(BUILD)/nginx-src/objs/ngx_http_cart_module.so $@
 
 # jemalloc: import is allocation-bound (jansson), see bench/RESULTS.md
-$(CARTCTL): $(CARTCTL_SRCS) $(SHARED_HDRS) src/cartctl.h | deps
+$(CARTCTL): $(CARTCTL_SRCS) $(SHARED_HDRS) src/cartctl.h | $(DEPS)
 	mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) $(CART_CFLAGS) -o $@ $(CARTCTL_SRCS) $(LIBS) -ljemalloc
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CART_CFLAGS) $(LDFLAGS) -o $@ \
+	    $(CARTCTL_SRCS) $(LIBS) -ljemalloc
 
 $(DEMO_STORE): conf/demo.ndjson $(CARTCTL)
 	rm -rf $@
@@ -103,7 +110,7 @@ TEST_ENV    := PATH=$(BUILD):$$PATH TEST_NGINX_BINARY=$(NGINX) \
 
 # Test::Nginx suites (t/), cartctl and nginx -t tests (tests/), unit tests;
 # the project's own Test::Nginx runner serves when the real one is absent
-test: build $(BUILD)/unit_tests $(DEMO_STORE)
+test: build $(BUILD)/unit_tests $(DEMO_STORE) deb
 	@if perl -MTest::Nginx::Socket -e1 2>/dev/null; then runner=; \
 	else runner=$(CURDIR)/t/runner; fi; \
 	PERL5LIB=$${runner:+$$runner:}$(CURDIR)/t/lib$${PERL5LIB:+:$$PERL5LIB} \
@@ -131,6 +138,27 @@ fuzz: | deps
 
 bench: build
 	bench/run
+
+# Debian packages, built from a copy of the source files (build/deb/src)
+# the way Debian builds its libnginx-mod-* packages, then checked by
+# lintian: build/deb/*.deb
+PACKAGES_DEB := debhelper dpkg-dev lintian
+
+deb:
+	$(call install,$(PACKAGES) $(PACKAGES_DEB))
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/src
+	git ls-files -z --cached --others --exclude-standard \
+	    | xargs -0 cp --parents -t $(BUILD)/deb/src
+	@# nginx's configure, run in nginx-dev's tree by dh-sequence-nginx,
+	@# leaves a Makefile there: removed again unless it was there before
+	had=$$(test -e $(NGINX_SRC)/Makefile && echo 1); \
+	cd $(BUILD)/deb/src && dpkg-buildpackage -us -uc -b \
+	    >$(BUILD)/deb/build.log 2>&1; rc=$$?; \
+	test -n "$$had" || rm -f $(NGINX_SRC)/Makefile; \
+	test $$rc = 0 || { tail -40 $(BUILD)/deb/build.log; exit 1; }
+	lintian --fail-on error $(BUILD)/deb/*.deb
+	@ls -1 $(BUILD)/deb/*.deb
 
 clean:
 	rm -rf $(BUILD) t/servroot
