@@ -104,17 +104,27 @@ $(BUILD)/unit_tests: tests/unit_tests.c $(UNIT_SRCS) $(SHARED_HDRS) | deps
 	    $(LIBS)
 
 # what the suites are told: the nginx, module and cartctl under test
-TEST_ENV    := PATH=$(BUILD):$$PATH TEST_NGINX_BINARY=$(NGINX) \
+TEST_ENV    := PATH=$(BUILD):$(BUILD)/promtool:$$PATH \
+               TEST_NGINX_BINARY=$(NGINX) \
                TEST_NGINX_LOAD_MODULES=$(MODULE) TEST_NGINX_CARTCTL=$(CARTCTL) \
                TEST_DEMO_STORE=$(DEMO_STORE)
 
 # Test::Nginx suites (t/), cartctl and nginx -t tests (tests/), unit tests;
 # the project's own Test::Nginx runner serves when the real one is absent
-test: build $(BUILD)/unit_tests $(DEMO_STORE) deb
+test: build $(BUILD)/unit_tests $(DEMO_STORE) deb $(BUILD)/promtool/promtool
 	@if perl -MTest::Nginx::Socket -e1 2>/dev/null; then runner=; \
 	else runner=$(CURDIR)/t/runner; fi; \
 	PERL5LIB=$${runner:+$$runner:}$(CURDIR)/t/lib$${PERL5LIB:+:$$PERL5LIB} \
 	$(TEST_ENV) prove -r $(PROVE_FLAGS) tests/ t/
+
+# Prometheus' own checker of the exposition format, for tests/metrics.t:
+# taken out of Debian's prometheus package, which is not installed (it
+# would start a Prometheus server); without it the test skips that check
+$(BUILD)/promtool/promtool:
+	rm -rf $(BUILD)/promtool && mkdir -p $(BUILD)/promtool
+	-cd $(BUILD)/promtool && apt-get download -q prometheus >/dev/null 2>&1 \
+	    && dpkg-deb -x prometheus_*.deb x && mv x/usr/bin/promtool . \
+	    && rm -rf x prometheus_*.deb
 
 # The t/ suites under openresty's Test::Nginx (installed, or its lib/ in
 # TEST_NGINX_LIB): plain, reloading nginx between blocks (HUP), and under

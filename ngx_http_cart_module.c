@@ -15,6 +15,7 @@
 #include "ngx_http_cart.h"
 #include "ngx_http_cart_auth.h"
 #include "ngx_http_cart_firmly.h"
+#include "ngx_http_cart_metrics.h"
 #include "ngx_http_cart_response.h"
 #include "ngx_http_cart_spree.h"
 #include "ngx_http_cart_store.h"
@@ -149,13 +150,20 @@ static ngx_command_t  ngx_http_cart_commands[] = {
       offsetof(ngx_http_cart_loc_conf_t, spree_store),
       NULL },
 
+    { ngx_string("cart_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_cart_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_http_cart_module_ctx = {
     ngx_http_cart_add_variables,           /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_cart_metrics_init,            /* postconfiguration */
 
     ngx_http_cart_create_main_conf,        /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -233,6 +241,7 @@ ngx_http_cart_handler(ngx_http_request_t *r)
     }
 
     ngx_http_set_ctx(r, ctx, ngx_http_cart_module);
+    ngx_http_cart_metrics_start(r, &ctx->start);
 
     err = route->api->identify(r, clcf, ctx);
     if (err != NGX_HTTP_CART_ERR_NONE) {
@@ -341,6 +350,13 @@ ngx_http_cart_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                    == 0)
             {
                 clcf->route = route;
+
+                if (ngx_http_cart_metrics_route(cf, &route->name,
+                                                &route->metric)
+                    != NGX_OK)
+                {
+                    return NGX_CONF_ERROR;
+                }
 
                 core = ngx_http_conf_get_module_loc_conf(cf,
                                                          ngx_http_core_module);

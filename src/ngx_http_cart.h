@@ -39,6 +39,7 @@ typedef struct {
     ngx_str_t                   device_id;      /* firmly */
     ngx_str_t                   domain;
     ngx_str_t                   customer_id;    /* Spree */
+    uint64_t                    start;          /* ns, when counted */
 } ngx_http_cart_ctx_t;
 
 /*
@@ -69,10 +70,12 @@ typedef struct {
     ngx_http_cart_api_t        *api;
     ngx_uint_t                  needs;      /* besides the API's */
     ngx_http_cart_error_t      *errors;
+    ngx_uint_t                  metric;     /* its counters, from 1 */
 } ngx_http_cart_route_t;
 
 typedef struct {
     ngx_str_t                   store;      /* a full path */
+    ngx_shm_zone_t             *metrics;    /* with cart_metrics only */
 } ngx_http_cart_main_conf_t;
 
 struct ngx_http_cart_loc_conf_s {

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include "ngx_http_cart_auth.h"
+#include "ngx_http_cart_metrics.h"
 
 
 #define NGX_HTTP_CART_AUTH_VERIFIED     1024    /* slots, per worker */
@@ -339,11 +340,13 @@ ngx_http_cart_auth_jwt(ngx_http_request_t *r, ngx_http_cart_jwt_conf_t *conf,
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "cart auth: verified token expired");
             e->conf = NULL;
+            ngx_http_cart_metrics_token(r, NGX_HTTP_CART_TOKEN_EXPIRED);
             return NGX_HTTP_CART_AUTH_INVALID;
         }
 
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "cart auth: verified token cached");
+        ngx_http_cart_metrics_token(r, NGX_HTTP_CART_TOKEN_CACHED);
 
         /* a copy: the slot may be reused before this request is logged */
         return ngx_http_cart_auth_copy(r, e->subject, e->subject_len, subject)
@@ -363,6 +366,7 @@ ngx_http_cart_auth_jwt(ngx_http_request_t *r, ngx_http_cart_jwt_conf_t *conf,
                        "cart auth: rejected token cached");
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "cart: token rejected: %s (remembered)", n->why);
+        ngx_http_cart_metrics_token(r, NGX_HTTP_CART_TOKEN_REMEMBERED);
         return n->rc;
     }
 
@@ -372,6 +376,8 @@ ngx_http_cart_auth_jwt(ngx_http_request_t *r, ngx_http_cart_jwt_conf_t *conf,
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "cart: token rejected: %s", why);
+        ngx_http_cart_metrics_token(r, ngx_http_cart_metrics_refusal(
+                                    rc == NGX_HTTP_CART_AUTH_MALFORMED, why));
 
         n->conf = conf;
         n->until = (time_t) sub.nbf;
@@ -383,6 +389,7 @@ ngx_http_cart_auth_jwt(ngx_http_request_t *r, ngx_http_cart_jwt_conf_t *conf,
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "cart auth: token verified");
+    ngx_http_cart_metrics_token(r, NGX_HTTP_CART_TOKEN_VERIFIED);
 
     if (ngx_http_cart_auth_copy(r, (u_char *) sub.text, sub.len, subject)
         != NGX_OK)

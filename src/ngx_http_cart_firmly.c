@@ -194,20 +194,20 @@ ngx_http_cart_route_t  ngx_http_cart_firmly_routes[] = {
 
     { ngx_string("firmly_cart_v2"), ngx_http_cart_firmly_cart_v2,
       &ngx_http_cart_firmly_api, NGX_HTTP_CART_NEEDS_DOMAIN,
-      ngx_http_cart_firmly_v2_errors },
+      ngx_http_cart_firmly_v2_errors, 0 },
 
     { ngx_string("firmly_cart_v1"), ngx_http_cart_firmly_cart_v1,
       &ngx_http_cart_firmly_api, NGX_HTTP_CART_NEEDS_DOMAIN,
-      ngx_http_cart_firmly_v1_errors },
+      ngx_http_cart_firmly_v1_errors, 0 },
 
     { ngx_string("firmly_active_carts"), ngx_http_cart_firmly_active_carts,
-      &ngx_http_cart_firmly_api, 0, ngx_http_cart_firmly_active_errors },
+      &ngx_http_cart_firmly_api, 0, ngx_http_cart_firmly_active_errors, 0 },
 
     { ngx_string("firmly_active_domains"),
       ngx_http_cart_firmly_active_domains, &ngx_http_cart_firmly_api, 0,
-      ngx_http_cart_firmly_domains_errors },
+      ngx_http_cart_firmly_domains_errors, 0 },
 
-    { ngx_null_string, NULL, NULL, 0, NULL }
+    { ngx_null_string, NULL, NULL, 0, NULL, 0 }
 };
 
 

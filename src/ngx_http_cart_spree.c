@@ -120,9 +120,9 @@ static ngx_http_cart_api_t  ngx_http_cart_spree_api = {
 ngx_http_cart_route_t  ngx_http_cart_spree_routes[] = {
 
     { ngx_string("spree_carts"), ngx_http_cart_spree_carts,
-      &ngx_http_cart_spree_api, 0, ngx_http_cart_spree_errors },
+      &ngx_http_cart_spree_api, 0, ngx_http_cart_spree_errors, 0 },
 
-    { ngx_null_string, NULL, NULL, 0, NULL }
+    { ngx_null_string, NULL, NULL, 0, NULL, 0 }
 };
 
 

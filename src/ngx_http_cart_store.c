@@ -619,6 +619,64 @@ ngx_http_cart_store_read(ngx_http_request_t *r,
 }
 
 
+/* a line of mdb_reader_list(): a header, then one a live reader */
+static int
+ngx_http_cart_store_reader(const char *msg, void *ctx)
+{
+    ngx_uint_t  *lines = ctx;
+
+    if (msg[0] != '(') {        /* not "(no active readers)" */
+        (*lines)++;
+    }
+
+    return 0;
+}
+
+
+static ngx_int_t
+ngx_http_cart_store_read_info(ngx_http_request_t *r, void *data)
+{
+    ngx_http_cart_store_info_t *info = data;
+
+    ngx_uint_t         lines;
+    MDB_envinfo        ei;
+    struct stat        sb;
+    mdb_filehandle_t   fd;
+
+    if (mdb_env_info(ngx_http_cart_store.env, &ei) != 0
+        || mdb_env_get_fd(ngx_http_cart_store.env, &fd) != 0
+        || fstat(fd, &sb) == -1)
+    {
+        return NGX_ERROR;
+    }
+
+    lines = 0;
+    if (mdb_reader_list(ngx_http_cart_store.env, ngx_http_cart_store_reader,
+                        &lines) < 0)
+    {
+        return NGX_ERROR;
+    }
+
+    info->open = 1;
+    info->txnid = ei.me_last_txnid;
+    info->age = ngx_max(ngx_time() - sb.st_mtime, 0);
+    info->map_size = ei.me_mapsize;
+    info->map_used = (ei.me_last_pgno + 1) * ngx_http_cart_store.psize;
+    info->readers = lines ? lines - 1 : 0;
+    info->max_readers = ei.me_maxreaders;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_cart_store_info(ngx_http_request_t *r,
+    ngx_http_cart_store_info_t *info)
+{
+    return ngx_http_cart_store_read(r, ngx_http_cart_store_read_info, info);
+}
+
+
 /* the database's cursor, renewed for this request's transaction */
 static MDB_cursor *
 ngx_http_cart_store_cursor(ngx_http_request_t *r, cart_db_e db)

@@ -94,6 +94,20 @@ ngx_int_t ngx_http_cart_store_range(ngx_http_request_t *r,
     ngx_http_cart_store_range_t *range, ngx_http_cart_store_entry_pt entry,
     void *data);
 
+/* the store's state, for cart_metrics */
+typedef struct {
+    ngx_uint_t          open;       /* 0: unavailable, the rest unset */
+    size_t              txnid;      /* the last committed */
+    time_t              age;        /* seconds since data.mdb was written */
+    size_t              map_size;
+    size_t              map_used;
+    ngx_uint_t          readers;    /* slots of live processes */
+    ngx_uint_t          max_readers;
+} ngx_http_cart_store_info_t;
+
+ngx_int_t ngx_http_cart_store_info(ngx_http_request_t *r,
+    ngx_http_cart_store_info_t *info);
+
 /* the number of values of key in a database of duplicates, in O(1) */
 ngx_int_t ngx_http_cart_store_count(ngx_http_request_t *r, cart_db_e db,
     ngx_str_t *key, size_t *count);
