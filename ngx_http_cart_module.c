@@ -341,6 +341,10 @@ ngx_http_cart_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
+    if (clcf->metrics) {
+        return "cannot share a location with \"cart_metrics\"";
+    }
+
     value = cf->args->elts;
 
     for (api = ngx_http_cart_apis; *api; api++) {
@@ -521,6 +525,7 @@ ngx_http_cart_create_loc_conf(ngx_conf_t *cf)
      *     conf->device_claim = { 0, NULL };
      *     conf->spree_jwt.policy = { NULL, ... };
      *     conf->spree_store = { 0, NULL };
+     *     conf->metrics = 0;
      */
 
     conf->device_jwt.keys = NGX_CONF_UNSET_PTR;

@@ -86,6 +86,7 @@ struct ngx_http_cart_loc_conf_s {
     ngx_array_t                *device_secrets; /* firmly server-to-server */
     ngx_http_cart_jwt_conf_t    spree_jwt;      /* Spree customer tokens */
     ngx_str_t                   spree_store;    /* whose keys and carts */
+    ngx_uint_t                  metrics;        /* cart_metrics here */
 };
 
 

@@ -79,9 +79,21 @@ static ngx_int_t ngx_http_cart_metrics_handler(ngx_http_request_t *r);
 char *
 ngx_http_cart_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_cart_loc_conf_t *clcf = conf;
+
     ngx_str_t                   name = ngx_string("cart_metrics");
     ngx_http_core_loc_conf_t   *core;
     ngx_http_cart_main_conf_t  *cmcf;
+
+    if (clcf->metrics) {
+        return "is duplicate";
+    }
+
+    if (clcf->route) {
+        return "cannot share a location with \"cart_api\"";
+    }
+
+    clcf->metrics = 1;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cart_module);
 

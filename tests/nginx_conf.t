@@ -106,6 +106,19 @@ my @cases = (
      qr/"cart_api firmly_cart_v2" needs "cart_store"/, 'no cart_store'],
     ["$store $key server { location /c { cart_store /x; } }",
      qr/"cart_store" directive is not allowed here/, 'cart_store in a location'],
+    ["$store $key server { location /m { cart_metrics; cart_metrics; } }",
+     qr/"cart_metrics" directive is duplicate/, 'cart_metrics twice'],
+    ["$store $key server { location /m { cart_metrics on; } }",
+     qr/invalid number of arguments in "cart_metrics" directive/,
+     'cart_metrics with an argument'],
+    ["$store $key cart_metrics; server { }",
+     qr/"cart_metrics" directive is not allowed here/, 'cart_metrics in http'],
+    ["$store $key server { location /m { cart_api firmly_active_carts; cart_metrics; } }",
+     qr/"cart_metrics" directive cannot share a location with "cart_api"/,
+     'cart_metrics after cart_api'],
+    ["$store $key server { location /m { cart_metrics; cart_api firmly_active_carts; } }",
+     qr/"cart_api" directive cannot share a location with "cart_metrics"/,
+     'cart_api after cart_metrics'],
 );
 
 for my $case (@cases) {
