@@ -17,7 +17,8 @@
 
 #define NGX_HTTP_CART_METRICS_ROUTES    8
 #define NGX_HTTP_CART_METRICS_SLOTS     64      /* workers, modulo */
-#define NGX_HTTP_CART_METRICS_BUCKETS   14      /* the last: +Inf */
+#define NGX_HTTP_CART_METRICS_BUCKETS   /* the bounds', then +Inf */      \
+    (sizeof(ngx_http_cart_metrics_bounds) / sizeof(ngx_uint_t) + 1)
 #define NGX_HTTP_CART_METRICS_STATUSES                                        \
     (sizeof(ngx_http_cart_metrics_statuses) / sizeof(ngx_uint_t))
 #define NGX_HTTP_CART_METRICS_BODY      65536
@@ -27,15 +28,10 @@ static ngx_uint_t  ngx_http_cart_metrics_statuses[] = {
     200, 304, 400, 401, 403, 404, 405, 422, 429, 500, 503, 0
 };
 
-/* bucket bounds in microseconds, and as Prometheus prints them */
+/* bucket bounds in microseconds; the last bucket is +Inf */
 static ngx_uint_t  ngx_http_cart_metrics_bounds[] = {
     50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
     250000, 1000000
-};
-
-static char  *ngx_http_cart_metrics_le[] = {
-    "5e-05", "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005",
-    "0.01", "0.025", "0.05", "0.1", "0.25", "1", "+Inf"
 };
 
 static char  *ngx_http_cart_metrics_outcomes[] = {
@@ -468,10 +464,16 @@ ngx_http_cart_metrics_handler(ngx_http_request_t *r)
         for (s = 0; s < NGX_HTTP_CART_METRICS_BUCKETS; s++) {
             n += sum.buckets[i][s];
             p = ngx_slprintf(p, last,
-                    "cart_request_duration_seconds_bucket"
-                    "{route=\"%V\",le=\"%s\"} %uA\n",
-                    &ngx_http_cart_metrics_names[i],
-                    ngx_http_cart_metrics_le[s], n);
+                    "cart_request_duration_seconds_bucket{route=\"%V\",le=\"",
+                    &ngx_http_cart_metrics_names[i]);
+
+            p = (s == NGX_HTTP_CART_METRICS_BUCKETS - 1)
+                ? ngx_slprintf(p, last, "+Inf")
+                : ngx_slprintf(p, last, "%ui.%06ui",
+                               ngx_http_cart_metrics_bounds[s] / 1000000,
+                               ngx_http_cart_metrics_bounds[s] % 1000000);
+
+            p = ngx_slprintf(p, last, "\"} %uA\n", n);
         }
 
         p = ngx_slprintf(p, last,
