@@ -141,7 +141,9 @@ sub stop_nginx () {
 # itself stops the run
 sub setup_server_root () {
     if (-d $ServRoot) {
-        File::Path::remove_tree($ConfDir, $HtmlDir, $LogDir);
+        File::Path::remove_tree($ConfDir, $HtmlDir, $LogDir,
+                                glob("$ServRoot/*_cache"),
+                                glob("$ServRoot/*_temp"));
         rmdir $ServRoot
             or bail_out("Can't remove $ServRoot (not empty?): $!");
     }
