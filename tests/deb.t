@@ -8,8 +8,6 @@ use strict;
 use warnings;
 use Cwd qw(abs_path);
 use File::Temp qw(tempdir);
-use IO::Socket::INET;
-use POSIX ();
 use Test::More;
 
 use lib abs_path('t/lib');
@@ -61,10 +59,7 @@ my $dir = tempdir('deb-XXXXXX', DIR => abs_path('build'), CLEANUP => 1);
 is(system("/usr/bin/cartctl --store $dir/store import conf/demo.ndjson"
           . " >/dev/null 2>&1") >> 8, 0, 'the packaged cartctl writes a store');
 
-my $probe = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1) or die "listen: $!";
-my $port = $probe->sockport;
-close $probe;
+my $port = free_port();
 
 # Debian's nginx with its own prefix (the modules/ of load_module), the
 # packaged example locations, this project's test keys
@@ -100,12 +95,7 @@ close $conf;
 like(`$nginx -t -c $dir/nginx.conf 2>&1`, qr/test is successful/,
      'nginx -t loads the module from modules-enabled');
 
-my $pid = fork;
-defined $pid or die "fork: $!";
-if ($pid == 0) {
-    open STDERR, '>', "$dir/stderr" or POSIX::_exit(127);
-    exec $nginx, '-c', "$dir/nginx.conf" or POSIX::_exit(127);
-}
+my $pid = spawn("$dir/stderr", $nginx, '-c', "$dir/nginx.conf");
 
 $ENV{TEST_NGINX_SERVER_PORT} = $port;
 my $device = '8d1b5c2e-4f6a-4b7c-9d8e-0f1a2b3c4d5e';

@@ -11,15 +11,14 @@ use IO::Socket::INET;
 use POSIX ();
 use Test::More;
 
+use lib abs_path('t/lib');
+use CartTest;
+
 my $nginx = $ENV{TEST_NGINX_BINARY} or die "TEST_NGINX_BINARY is not set\n";
 my $module = $ENV{TEST_NGINX_LOAD_MODULES} or die "no TEST_NGINX_LOAD_MODULES\n";
 my $store = $ENV{TEST_DEMO_STORE} or die "TEST_DEMO_STORE is not set\n";
 
-# a port nobody listens on now
-my $probe = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1) or die "listen: $!";
-my $port = $probe->sockport;
-close $probe;
+my $port = free_port();
 
 # the workers run as nobody when root starts them: a prefix they may use
 $ENV{DEMO_PREFIX} = tempdir('demo-XXXXXX', DIR => abs_path('build'),

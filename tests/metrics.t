@@ -25,10 +25,7 @@ my $store = store("$dir/store", "$CartTest::DATA/base.ndjson",
                   "$CartTest::DATA/spree.ndjson");
 system("chmod -R a+rwX $dir/store") == 0 or die "chmod";
 
-my $probe = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1) or die "listen: $!";
-my $port = $probe->sockport;
-close $probe;
+my $port = free_port();
 
 my $user = $> == 0 ? 'user nobody nogroup;' : '';
 
@@ -63,11 +60,8 @@ http {
 EOC
 close $conf;
 
-my $nginx_pid = fork // die "fork: $!";
-if ($nginx_pid == 0) {
-    open STDERR, '>', "$dir/stderr" or POSIX::_exit(127);
-    exec $nginx, '-p', "$dir/", '-c', "$dir/nginx.conf" or POSIX::_exit(127);
-}
+my $nginx_pid = spawn("$dir/stderr", $nginx, '-p', "$dir/",
+                      '-c', "$dir/nginx.conf");
 
 $ENV{TEST_NGINX_SERVER_PORT} = $port;
 my ($status) = http_get('/pid');

@@ -24,7 +24,7 @@ use base 'Exporter';
 our @EXPORT = qw(
     $KEYS $DATA $DEV_A $DEV_B $DEV_C $DEV_MANY $DEV_OLD %tok %body
     jwt jwt_parts b64url store cartctl import_lines http_get firmly_setup
-    slurp api_http
+    slurp api_http free_port spawn
     get_record put_records error_body error_log_text early_in_second
     stored_cart
 );
@@ -161,6 +161,30 @@ sub stored_cart {
     die "cartctl get cart $device $domain failed" if $? != 0;
     chomp $cart;
     return $cart;
+}
+
+# a port of 127.0.0.1 that nobody listens on now
+sub free_port {
+    my $probe = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                      LocalPort => 0, Listen => 1)
+        or die "listen: $!";
+    my $port = $probe->sockport;
+    close $probe;
+    return $port;
+}
+
+# a command started as a child (so reaped at once when it ends), its
+# standard error into a file; returns its pid
+sub spawn {
+    my ($stderr, @command) = @_;
+    my $pid = fork() // die "fork: $!";
+
+    if ($pid == 0) {
+        open STDERR, '>', $stderr or POSIX::_exit(127);
+        exec @command or POSIX::_exit(127);
+    }
+
+    return $pid;
 }
 
 # a fresh store at $dir from NDJSON files
