@@ -28,7 +28,8 @@ CARTCTL_SRCS := src/cartctl.c src/cartctl_import.c src/cartctl_store.c \
                 src/cart_store_layout.c
 SHARED_HDRS := $(wildcard src/cart_*.h)
 
-.PHONY: all deps build cartctl run test test-real unit fuzz bench deb clean
+.PHONY: all deps npm-deps build cartctl run test test-real unit fuzz bench deb \
+        clean
 
 all: build
 
@@ -111,11 +112,24 @@ TEST_ENV    := PATH=$(BUILD):$(BUILD)/promtool:$$PATH \
 
 # Test::Nginx suites (t/), cartctl and nginx -t tests (tests/), unit tests;
 # the project's own Test::Nginx runner serves when the real one is absent
-test: build $(BUILD)/unit_tests $(DEMO_STORE) deb $(BUILD)/promtool/promtool
+test: build $(BUILD)/unit_tests $(DEMO_STORE) deb $(BUILD)/promtool/promtool \
+      $(NPM_TOOLS)
 	@if perl -MTest::Nginx::Socket -e1 2>/dev/null; then runner=; \
 	else runner=$(CURDIR)/t/runner; fi; \
 	PERL5LIB=$${runner:+$$runner:}$(CURDIR)/t/lib$${PERL5LIB:+:$$PERL5LIB} \
 	$(TEST_ENV) prove -r $(PROVE_FLAGS) tests/ t/
+
+# the npm tools of tests/openapi.t and tests/demo_page.t (tests/js), at
+# the versions of its package-lock.json; Debian's Chromium for the page
+NPM_TOOLS   := tests/js/node_modules/.package-lock.json
+
+$(NPM_TOOLS): tests/js/package.json tests/js/package-lock.json
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory npm-deps
+	$(call install,chromium)
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+
+npm-deps:
+	$(call install,nodejs npm)
 
 # Prometheus' own checker of the exposition format, for tests/metrics.t:
 # taken out of Debian's prometheus package, which is not installed (it
@@ -171,4 +185,4 @@ deb:
 	@ls -1 $(BUILD)/deb/*.deb
 
 clean:
-	rm -rf $(BUILD) t/servroot
+	rm -rf $(BUILD) t/servroot tests/js/node_modules

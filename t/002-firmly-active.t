@@ -198,15 +198,20 @@ GET /api/v2/carts/active
 
 === TEST 10: HEAD and other methods
 --- request eval
-["HEAD /api/v2/carts/active", "DELETE /api/v2/carts/active"]
+["HEAD /api/v2/carts/active", "DELETE /api/v2/carts/active",
+ "POST /api/v1/carts/active", "PUT /api/v2/carts/active-domains"]
 --- more_headers eval
-["x-firmly-authorization: $::tok{a}", "x-firmly-authorization: $::tok{a}"]
+["x-firmly-authorization: $::tok{a}", "x-firmly-authorization: $::tok{a}",
+ "x-firmly-authorization: $::tok{a}", "x-firmly-authorization: $::tok{a}"]
 --- error_code eval
-[200, 405]
+[200, 405, 405, 405]
 --- response_headers eval
-["Content-Type: application/json", "Allow: GET, HEAD"]
+["Content-Type: application/json", "Allow: GET, HEAD", "Allow: GET, HEAD",
+ "Allow: GET, HEAD"]
 --- response_body eval
-["", '{"code":405,"error":"MethodNotAllowed","description":"Only GET and HEAD are allowed"}']
+["", '{"code":405,"error":"MethodNotAllowed","description":"Only GET and HEAD are allowed"}',
+ '{"code":405,"error":"MethodNotAllowed","description":"Only GET and HEAD are allowed"}',
+ '{"code":405,"error":"MethodNotAllowed","description":"Only GET and HEAD are allowed"}']
 
 
 

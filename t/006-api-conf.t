@@ -93,16 +93,18 @@ Content-Type: application/json
 
 === TEST 5: a malformed header, or request line: 400 in firmly's words under /api/, nginx's page elsewhere
 --- request eval
-["GET /api/v2/carts/active", "GET /api/v2/carts/active%00", "GET /site/"]
+["GET /api/v2/carts/active", "GET /api/v2/carts/active%00",
+ "GET /api/v2/carts/active-domains", "GET /site/"]
 --- more_headers eval
-["bad header: x", "", "bad header: x"]
+["bad header: x", "", "bad header: x", "bad header: x"]
 --- error_code eval
-[400, 400, 400]
+[400, 400, 400, 400]
 --- response_headers eval
 ["Content-Type: application/json", "Content-Type: application/json",
- "Content-Type: text/html"]
+ "Content-Type: application/json", "Content-Type: text/html"]
 --- response_body_like eval
 ['^\{"code":400,"error":"InvalidRequest","description":"The request is malformed"\}$',
+ '^\{"code":400,"error":"InvalidRequest","description":"The request is malformed"\}$',
  '^\{"code":400,"error":"InvalidRequest","description":"The request is malformed"\}$',
  '<title>400 Bad Request</title>']
 

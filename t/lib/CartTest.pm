@@ -7,6 +7,7 @@ package CartTest;
 use strict;
 use warnings;
 
+use CartCapture;
 use Cwd qw(abs_path);
 use Digest::SHA qw(hmac_sha256);
 use File::Basename qw(dirname);
@@ -265,6 +266,7 @@ sub http_get {
     }
 
     close $sock;
+    CartCapture::record("http_get $path", $req . "\r\n", $resp);
     return wantarray ? (0, '', '') : '0 ' if $resp eq '';
     my ($head, $body) = split /\r\n\r\n/, $resp, 2;
     my ($status) = $head =~ m{^HTTP/1\.\d (\d+)};

@@ -9,6 +9,8 @@ package Test::Nginx::Socket;
 #
 # One difference by design: nginx runs in the foreground as a child of
 # this process ("daemon off"), so that it is reaped at once between blocks.
+# One addition: with CART_CONTRACT_CAPTURE set, each exchange is recorded
+# for the OpenAPI contract test (t/lib/CartCapture.pm).
 
 use Test::Base -Base;
 
@@ -460,8 +462,14 @@ sub run_requests ($$) {
         $more = indexed($name, $more, $i, 0) if ref $more;
 
         my $head_req = $req =~ /^\s*HEAD\s+/ ? 1 : 0;
-        my $raw = send_request($name, build_request($req, $more), $timeout);
+        my $sent = build_request($req, $more);
+        my $raw = send_request($name, $sent, $timeout);
         my ($res, $raw_headers) = parse_response($name, $raw // '', $head_req);
+
+        if ($ENV{CART_CONTRACT_CAPTURE}) {
+            require CartCapture;
+            CartCapture::record($name, $sent, $raw);
+        }
 
         check_error_code($block, $res, $i, $need_array);
         check_raw_response_headers($block, $raw_headers, $i, $need_array);
