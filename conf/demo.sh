@@ -1,5 +1,6 @@
 #!/bin/sh
-# "make run": serves the demo store on 127.0.0.1 and prints curl lines.
+# "make run": serves the demo store and its page on 127.0.0.1, and prints
+# curl lines.
 # usage: conf/demo.sh NGINX MODULE STORE PORT
 set -eu
 
@@ -13,15 +14,6 @@ mkdir -p "$prefix"
 # root starts the workers as nobody, who may use the store (Makefile)
 user=
 [ "$(id -u)" = 0 ] && user="user nobody nogroup;"
-
-sed -e "s|@MODULE@|$module|" -e "s|@STORE@|$store|" -e "s|@PORT@|$port|" \
-    -e "s|@KEY@|$top/conf/demo/demo-rs256.pub|" -e "s|@PREFIX@|$prefix|" \
-    -e "s|@API_CONF@|$top/conf/cart_api.conf|" -e "s|@USER@|$user|" \
-    -e "s|@HTTP_CONF@|$top/conf/cart_http.conf|" \
-    -e "s|@SPREE_SECRET@|$top/conf/demo/demo-spree.secret|" \
-    "$top/conf/demo.conf.in" > "$prefix/nginx.conf"
-
-"$nginx" -q -t -p "$prefix/" -c "$prefix/nginx.conf"
 
 # a device token as firmly issues them: RS256, device_id, app_id, iat, exp
 token=$(perl -I"$top/t/lib" -MCartTest -e '
@@ -37,12 +29,23 @@ spree=$(perl -I"$top/t/lib" -MCartTest -e '
                                    exp => time + 86400 });
 ' "$top/conf/demo/demo-spree.secret")
 
+sed -e "s|@MODULE@|$module|" -e "s|@STORE@|$store|" -e "s|@PORT@|$port|" \
+    -e "s|@KEY@|$top/conf/demo/demo-rs256.pub|" -e "s|@PREFIX@|$prefix|" \
+    -e "s|@API_CONF@|$top/conf/cart_api.conf|" -e "s|@USER@|$user|" \
+    -e "s|@HTTP_CONF@|$top/conf/cart_http.conf|" \
+    -e "s|@SPREE_SECRET@|$top/conf/demo/demo-spree.secret|" \
+    -e "s|@WWW@|$top/conf/www|" -e "s|@TOKEN@|$token|" \
+    "$top/conf/demo.conf.in" > "$prefix/nginx.conf"
+
+"$nginx" -q -t -p "$prefix/" -c "$prefix/nginx.conf"
+
 url=http://127.0.0.1:$port
 h="x-firmly-authorization: $token"
 s="-H 'Authorization: Bearer $spree' -H 'x-spree-api-key: pk_demo_0c1a8e5f27b94d6e'"
 
 cat <<EOT
 ngx_http_cart_module demo on $url (Ctrl-C stops it)
+the demo page, a cart drawer of the device's carts: $url/
 store: $store (device $device, Spree customer 42)
 the tokens below are valid for 24 hours; "make run" again makes new ones
 
