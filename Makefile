@@ -8,6 +8,7 @@ MODULE      := $(BUILD)/ngx_http_cart_module.so
 CARTCTL     := $(BUILD)/cartctl
 DEMO_STORE  := $(BUILD)/demo-store
 DEMO_PORT   ?= 8080
+NPM_TOOLS   := tests/js/node_modules/.package-lock.json
 
 # Debian packages the build, the demo and the tests need
 PACKAGES    := nginx nginx-dev libjansson-dev liblmdb-dev lmdb-utils \
@@ -121,8 +122,6 @@ test: build $(BUILD)/unit_tests $(DEMO_STORE) deb $(BUILD)/promtool/promtool \
 
 # the npm tools of tests/openapi.t and tests/demo_page.t (tests/js), at
 # the versions of its package-lock.json; Debian's Chromium for the page
-NPM_TOOLS   := tests/js/node_modules/.package-lock.json
-
 $(NPM_TOOLS): tests/js/package.json tests/js/package-lock.json
 	@command -v npm >/dev/null || $(MAKE) --no-print-directory npm-deps
 	$(call install,chromium)
