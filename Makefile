@@ -13,18 +13,20 @@ NPM_TOOLS   := tests/js/node_modules/.package-lock.json
 # Debian packages the build, the demo and the tests need
 PACKAGES    := nginx nginx-dev libjansson-dev liblmdb-dev lmdb-utils \
                libssl-dev openssl curl gcc make libtest-base-perl \
-               libtest-longstring-perl libhttp-message-perl libjemalloc-dev wrk clang
+               libtest-longstring-perl libhttp-message-perl libjemalloc-dev wrk clang \
+               libpq-dev postgresql-15
 
 CFLAGS      ?= -O2 -g
 CART_CFLAGS := -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc
 LIBS        := -ljansson -llmdb -lcrypto -lm -lpthread
+PG_INCLUDE  := /usr/include/postgresql
 
 MODULE_SRCS := config ngx_http_cart_module.c $(wildcard src/ngx_http_*.[ch]) \
                src/cart_jwt.c src/cart_query.c src/cart_spree_query.c \
                src/cart_time.c src/cart_store_layout.c \
                $(wildcard src/cart_*.h)
 CARTCTL_SRCS := src/cartctl.c src/cartctl_import.c src/cartctl_store.c \
-                src/cart_record.c src/cart_view.c src/cart_spree.c \
+                src/cartctl_follow.c src/cart_pgoutput.c src/cart_record.c src/cart_view.c src/cart_spree.c \
                 src/cart_json.c src/cart_money.c src/cart_time.c \
                 src/cart_store_layout.c
 SHARED_HDRS := $(wildcard src/cart_*.h)
@@ -79,8 +81,8 @@ $(MODULE): $(MODULE_SRCS) | $(DEPS)
 # jemalloc: import is allocation-bound (jansson), see bench/RESULTS.md
 $(CARTCTL): $(CARTCTL_SRCS) $(SHARED_HDRS) src/cartctl.h | $(DEPS)
 	mkdir -p $(BUILD)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(CART_CFLAGS) $(LDFLAGS) -o $@ \
-	    $(CARTCTL_SRCS) $(LIBS) -ljemalloc
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CART_CFLAGS) -I$(PG_INCLUDE) $(LDFLAGS) \
+	    -o $@ $(CARTCTL_SRCS) $(LIBS) -lpq -ljemalloc
 
 $(DEMO_STORE): conf/demo.ndjson $(CARTCTL)
 	rm -rf $@
@@ -98,7 +100,7 @@ unit: $(BUILD)/unit_tests
 UNIT_SRCS   := src/cart_record.c src/cart_view.c src/cart_spree.c \
                src/cart_json.c src/cart_money.c src/cart_time.c \
                src/cart_jwt.c src/cart_query.c src/cart_spree_query.c \
-               src/cart_store_layout.c
+               src/cart_store_layout.c src/cart_pgoutput.c
 
 $(BUILD)/unit_tests: tests/unit_tests.c $(UNIT_SRCS) $(SHARED_HDRS) | deps
 	mkdir -p $(BUILD)

@@ -41,6 +41,19 @@ typedef enum {
 #define CART_META_LAYOUT_KEY       "layout"
 
 /*
+ * "meta", of a store that cartctl follow keeps (cartctl_follow.c): its
+ * replication slot (text), the end LSN of the last PostgreSQL transaction
+ * applied (uint64_t), that transaction's commit time (int64_t, Unix
+ * microseconds), and the invalid records passed over (uint64_t count, and
+ * the last one's LSN and reason, text).  The module does not read them.
+ */
+#define CART_META_PG_SLOT_KEY       "pg_slot"
+#define CART_META_PG_LSN_KEY        "pg_lsn"
+#define CART_META_PG_COMMIT_KEY     "pg_commit_time"
+#define CART_META_PG_SKIPPED_KEY    "pg_skipped"
+#define CART_META_PG_LAST_SKIP_KEY  "pg_last_skip"
+
+/*
  * "domains": key = domain (lowercase) -> cart_domain_rec_t + data
  *
  * "carts": key = device id, NUL -> cart_device_rec_t (the device session),

@@ -33,10 +33,20 @@ static const char  *cartctl_usage =
 "  get spree_cart STORE ID       print a Spree cart as the route serves it\n"
 "  dump                          print every record as NDJSON that import\n"
 "                                accepts again\n"
-"  stat                          record counts and map use\n"
+"  stat                          record counts and map use, and what the\n"
+"                                store follows\n"
 "  delete domain DOMAIN | device DEVICE_ID | cart DEVICE_ID DOMAIN\n"
 "       | api_key STORE KEY | spree_cart STORE ID\n"
 "                                remove a record (a device with its carts)\n"
+"  follow CONNINFO [--slot NAME] [--publication NAME]\n"
+"         [--on-invalid hold|skip]\n"
+"                                keep the store in step with a PostgreSQL\n"
+"                                table of these lines (sql/cart_records.sql)\n"
+"                                by logical replication, until SIGTERM; a\n"
+"                                new store first copies the table. Slot:\n"
+"                                cart_HOSTNAME; publication: cart_records;\n"
+"                                an invalid record stops it (hold) or is\n"
+"                                logged and passed over (skip)\n"
 "\n"
 "options:\n"
 "  -s, --store DIR               the store directory (created by import)\n"
@@ -56,8 +66,9 @@ static const char  *cartctl_usage =
 "  any of them with \"deleted\":true removes the record (a spree_cart:\n"
 "  {\"kind\":\"spree_cart\",\"store\":S,\"id\":ID,\"deleted\":true}).\n"
 "\n"
-"exit status: 0 success, 1 invalid input (nothing was written), 2 usage,\n"
-"3 no such record, 4 store error.\n";
+"exit status: 0 success, 1 invalid input (nothing was written; follow:\n"
+"a record held), 2 usage, 3 no such record, 4 store error, 5 PostgreSQL\n"
+"(follow: connection, publication, table, slot).\n";
 
 
 typedef struct {
@@ -315,6 +326,8 @@ cartctl_stat(cartctl_store_t *st, char **args, int nargs)
            info.me_maxreaders);
     printf("%-16s %u\n", "layout", CART_LAYOUT_VERSION);
 
+    cartctl_follow_stat(st);
+
     return CARTCTL_OK;
 }
 
@@ -389,6 +402,7 @@ static const cartctl_command_t  cartctl_commands[] = {
     { "dump", 0, 0, 0, cartctl_dump },
     { "stat", 0, 0, 0, cartctl_stat },
     { "delete", 1, 2, 3, cartctl_delete },
+    { "follow", 1, 1, 7, cartctl_follow },
     { NULL, 0, 0, 0, NULL }
 };
 

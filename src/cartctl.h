@@ -19,6 +19,7 @@
 #define CARTCTL_USAGE      2
 #define CARTCTL_NOT_FOUND  3
 #define CARTCTL_STORE      4
+#define CARTCTL_POSTGRES   5
 
 typedef struct {
     MDB_env      *env;
@@ -72,6 +73,12 @@ int cartctl_walk(cartctl_store_t *st, cartctl_each_pt each, void *data);
 
 /* imports NDJSON from file (NULL or "-": standard input); exit status */
 int cartctl_import(cartctl_store_t *st, const char *file);
+
+/* follows a PostgreSQL table of records (cartctl_follow.c); exit status */
+int cartctl_follow(cartctl_store_t *st, char **args, int nargs);
+
+/* prints what the store follows, if it does (cartctl_follow.c) */
+void cartctl_follow_stat(cartctl_store_t *st);
 
 
 #endif /* CARTCTL_H */

@@ -1,7 +1,7 @@
 /*
  * Unit tests of the pure functions: money, time, base64url, JWT decoding
  * and verification, store keys, cart validation and views, the JSON
- * writer.  TAP
+ * writer, PostgreSQL's replication messages.  TAP
  * output, for prove.
  */
 
@@ -18,6 +18,7 @@
 #include "cart_jwt.h"
 #include "cart_layout.h"
 #include "cart_money.h"
+#include "cart_pgoutput.h"
 #include "cart_query.h"
 #include "cart_record.h"
 #include "cart_spree.h"
@@ -1167,6 +1168,173 @@ test_spree_cart(void)
 }
 
 
+/* big-endian fields, as PostgreSQL sends them */
+static size_t
+put_be(unsigned char *p, uint64_t v, size_t n)
+{
+    size_t  i;
+
+    for (i = n; i; i--) {
+        p[i - 1] = (unsigned char) (v & 0xff);
+        v >>= 8;
+    }
+
+    return n;
+}
+
+
+static void
+test_pgoutput(void)
+{
+    size_t              n, len;
+    uint64_t            lsn;
+    const char         *err;
+    unsigned char       buf[256], status[CART_PG_STATUS_LEN];
+    char                text[20];
+    cart_pg_copy_t      copy;
+    cart_pg_message_t   msg;
+
+    static const char   record[] = "{\"kind\":\"device\"}";
+
+    /* XLogData around a Begin */
+    n = 0;
+    buf[n++] = 'w';
+    n += put_be(buf + n, 0x1929778, 8);
+    n += put_be(buf + n, 0x19297a8, 8);
+    n += put_be(buf + n, 1000, 8);
+    buf[n++] = 'B';
+    n += put_be(buf + n, 0x1929778, 8);
+    n += put_be(buf + n, 817000000000000LL, 8);
+    n += put_be(buf + n, 750, 4);
+
+    ok(cart_pg_copy_decode(buf, n, &copy, &err) == 0 && copy.type == 'w'
+       && copy.start == 0x1929778 && copy.wal_end == 0x19297a8
+       && copy.send_time == 1000 && copy.len == 21,
+       "pgoutput: XLogData: its LSNs, clock and data");
+    ok(cart_pg_decode(copy.data, copy.len, &msg, &err) == 0
+       && msg.type == 'B' && msg.lsn == 0x1929778
+       && msg.commit_time == 817000000000000LL && msg.xid == 750,
+       "pgoutput: Begin: final LSN, commit time, xid");
+    ok(cart_pg_decode(copy.data, copy.len - 1, &msg, &err) == -1
+       && strcmp(err, "message too short") == 0,
+       "pgoutput: a Begin cut short is refused");
+
+    /* a keepalive that asks for a reply */
+    n = 0;
+    buf[n++] = 'k';
+    n += put_be(buf + n, 0x19297a8, 8);
+    n += put_be(buf + n, 2000, 8);
+    buf[n++] = 1;
+    ok(cart_pg_copy_decode(buf, n, &copy, &err) == 0 && copy.type == 'k'
+       && copy.wal_end == 0x19297a8 && copy.reply == 1,
+       "pgoutput: a keepalive asking for a reply");
+    buf[0] = 'x';
+    ok(cart_pg_copy_decode(buf, n, &copy, &err) == -1,
+       "pgoutput: another CopyData message is refused");
+
+    /* Commit */
+    n = 0;
+    buf[n++] = 'C';
+    buf[n++] = 0;
+    n += put_be(buf + n, 0x1929778, 8);
+    n += put_be(buf + n, 0x19297a8, 8);
+    n += put_be(buf + n, 817000000000001LL, 8);
+    ok(cart_pg_decode(buf, n, &msg, &err) == 0 && msg.type == 'C'
+       && msg.lsn == 0x1929778 && msg.end_lsn == 0x19297a8
+       && msg.commit_time == 817000000000001LL,
+       "pgoutput: Commit: its LSN, the end LSN, commit time");
+
+    /* Relation: public.cart_records (id, record) */
+    n = 0;
+    buf[n++] = 'R';
+    n += put_be(buf + n, 16390, 4);
+    memcpy(buf + n, "public\0cart_records\0d", 21);
+    n += 21;
+    n += put_be(buf + n, 2, 2);
+    buf[n++] = 1;
+    memcpy(buf + n, "id", 3);
+    n += 3;
+    n += put_be(buf + n, 20, 4);
+    n += put_be(buf + n, 0xffffffff, 4);
+    buf[n++] = 0;
+    memcpy(buf + n, "record", 7);
+    n += 7;
+    n += put_be(buf + n, 114, 4);
+    n += put_be(buf + n, 0xffffffff, 4);
+    ok(cart_pg_decode(buf, n, &msg, &err) == 0 && msg.type == 'R'
+       && msg.relid == 16390 && strcmp(msg.nspname, "public") == 0
+       && strcmp(msg.relname, "cart_records") == 0 && msg.ncolumns == 2
+       && strcmp(msg.columns[1].name, "record") == 0
+       && msg.columns[1].type == 114,
+       "pgoutput: Relation: names, columns and their types");
+    ok(cart_pg_decode(buf, 10, &msg, &err) == -1
+       && strcmp(err, "string not terminated") == 0,
+       "pgoutput: a name without its NUL is refused");
+
+    /* Insert: (42, the record) */
+    n = 0;
+    buf[n++] = 'I';
+    n += put_be(buf + n, 16390, 4);
+    buf[n++] = 'N';
+    n += put_be(buf + n, 3, 2);
+    buf[n++] = 't';
+    n += put_be(buf + n, 2, 4);
+    memcpy(buf + n, "42", 2);
+    n += 2;
+    buf[n++] = 't';
+    len = sizeof(record) - 1;
+    n += put_be(buf + n, len, 4);
+    memcpy(buf + n, record, len);
+    n += len;
+    buf[n++] = 'n';
+    ok(cart_pg_decode(buf, n, &msg, &err) == 0 && msg.type == 'I'
+       && msg.relid == 16390 && msg.ncolumns == 3
+       && msg.values[0].kind == 't' && msg.values[0].len == 2
+       && memcmp(msg.values[0].data, "42", 2) == 0
+       && msg.values[1].len == len
+       && memcmp(msg.values[1].data, record, len) == 0
+       && msg.values[2].kind == 'n',
+       "pgoutput: Insert: text values and a null");
+
+    put_be(buf + 16, 0x7fffffff, 4);       /* the record's length */
+    ok(cart_pg_decode(buf, n, &msg, &err) == -1
+       && strcmp(err, "value longer than the message") == 0,
+       "pgoutput: a value longer than the message is refused");
+    buf[5] = 'K';
+    ok(cart_pg_decode(buf, n, &msg, &err) == -1,
+       "pgoutput: an insert without its new tuple is refused");
+    buf[5] = 'N';
+    put_be(buf + 6, CART_PG_COLUMNS_MAX + 1, 2);
+    ok(cart_pg_decode(buf, n, &msg, &err) == -1
+       && strcmp(err, "too many columns") == 0,
+       "pgoutput: more columns than it keeps is refused");
+
+    /* other messages are named, not decoded */
+    buf[0] = 'Y';
+    ok(cart_pg_decode(buf, 1, &msg, &err) == 0 && msg.type == 'Y',
+       "pgoutput: a Type message is passed over");
+
+    /* the status update */
+    cart_pg_status(status, 0x19297a8, 0x19297a8, 0x19297a8, 3000, 0);
+    ok(status[0] == 'r' && status[8] == 0xa8 && status[16] == 0xa8
+       && status[24] == 0xa8 && status[32] == 0xb8 && status[33] == 0,
+       "pgoutput: a standby status update, its three LSNs and clock");
+
+    /* LSNs as PostgreSQL prints them */
+    is_str(cart_pg_lsn(text, 0x16b374d848ULL), "16/B374D848",
+           "pgoutput: an LSN printed");
+    ok(cart_pg_lsn_parse("16/B374D848", &lsn) == 0 && lsn == 0x16b374d848ULL,
+       "pgoutput: an LSN read");
+    ok(cart_pg_lsn_parse("0/0", &lsn) == 0 && lsn == 0, "pgoutput: 0/0");
+    ok(cart_pg_lsn_parse("16/", &lsn) == -1
+       && cart_pg_lsn_parse("/1", &lsn) == -1
+       && cart_pg_lsn_parse("1/-1", &lsn) == -1
+       && cart_pg_lsn_parse("100000000/0", &lsn) == -1
+       && cart_pg_lsn_parse("1/2x", &lsn) == -1,
+       "pgoutput: what is not an LSN is refused");
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -1188,6 +1356,7 @@ main(int argc, char **argv)
     test_spree_sort();
     test_spree_query();
     test_spree_cart();
+    test_pgoutput();
 
     printf("1..%d\n", test_count);
 

@@ -1,0 +1,1038 @@
+/*
+ * cartctl follow: the store kept in step with a PostgreSQL table of import
+ * records (sql/cart_records.sql) by logical replication, with the built-in
+ * pgoutput plugin.  Each PostgreSQL transaction is applied as one LMDB
+ * write transaction that also records its end LSN in "meta"; only after
+ * that commit is the LSN confirmed to PostgreSQL.  A new store starts from
+ * the table's state at the snapshot its slot exports, as PostgreSQL's own
+ * subscriptions do.  README: "Many nodes".
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "cart_pgoutput.h"
+#include "cartctl.h"
+
+
+#define CARTCTL_FOLLOW_STATUS_EVERY  10     /* seconds between statuses */
+#define CARTCTL_FOLLOW_RETRY_MAX     10     /* seconds between reconnects */
+#define CARTCTL_FOLLOW_FETCH         "5000" /* rows a fetch of the copy */
+
+typedef struct {
+    const char          *conninfo;
+    const char          *slot;
+    const char          *publication;
+    int                  skip_invalid;
+    cartctl_store_t     *st;
+    PGconn              *repl;
+    char                 schema[64];
+    char                 table[64];
+    uint32_t             relid;
+    int                  record_column;     /* in the relation; -1: unknown */
+    uint64_t             applied;           /* the last end LSN applied */
+    MDB_txn             *txn;               /* a transaction being applied */
+    uint64_t             txn_lsn;
+    int                  txn_applied;       /* applied before: passed over */
+    time_t               status_at;
+} cartctl_follower_t;
+
+static volatile sig_atomic_t  cartctl_follow_stop;
+
+
+static void
+cartctl_follow_signal(int signo)
+{
+    cartctl_follow_stop = 1;
+}
+
+
+static int64_t
+cartctl_follow_now(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+
+    return ((int64_t) ts.tv_sec - CART_PG_EPOCH) * 1000000
+           + ts.tv_nsec / 1000;
+}
+
+
+static int __attribute__((format(printf, 1, 2)))
+cartctl_follow_fail(const char *fmt, ...)
+{
+    va_list  ap;
+
+    fprintf(stderr, "cartctl: follow: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+
+    return CARTCTL_POSTGRES;
+}
+
+
+/* an error of PostgreSQL's, with its own words, minus the newline */
+static int
+cartctl_follow_pg_fail(const char *what, PGconn *conn, PGresult *res)
+{
+    char  msg[512];
+
+    snprintf(msg, sizeof(msg), "%s",
+             res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+    msg[strcspn(msg, "\n")] = '\0';
+
+    return cartctl_follow_fail("%s: %s", what, msg);
+}
+
+
+static PGconn *
+cartctl_follow_connect(const char *conninfo, int replication)
+{
+    const char  *keys[] = { "dbname", "replication", "application_name",
+                            NULL };
+    const char  *values[] = { conninfo, replication ? "database" : NULL,
+                              "cartctl follow", NULL };
+
+    if (!replication) {
+        keys[1] = "application_name";
+        values[1] = "cartctl follow";
+        keys[2] = NULL;
+    }
+
+    return PQconnectdbParams(keys, values, 1);
+}
+
+
+static uint64_t
+cartctl_meta_u64(MDB_txn *txn, cartctl_store_t *st, const char *name)
+{
+    MDB_val   key, val;
+    uint64_t  v;
+
+    key.mv_data = (void *) name;
+    key.mv_size = strlen(name);
+
+    if (mdb_get(txn, st->dbi[CART_DB_META], &key, &val) != 0
+        || val.mv_size != sizeof(uint64_t))
+    {
+        return 0;
+    }
+
+    memcpy(&v, val.mv_data, sizeof(uint64_t));
+
+    return v;
+}
+
+
+static int
+cartctl_meta_put(MDB_txn *txn, cartctl_store_t *st, const char *name,
+    const void *data, size_t len)
+{
+    MDB_val  key, val;
+
+    key.mv_data = (void *) name;
+    key.mv_size = strlen(name);
+    val.mv_data = (void *) data;
+    val.mv_size = len;
+
+    return mdb_put(txn, st->dbi[CART_DB_META], &key, &val, 0);
+}
+
+
+/* the LSN and commit time of what the store now holds */
+static int
+cartctl_follow_mark(cartctl_follower_t *f, uint64_t lsn, int64_t commit_us)
+{
+    int      rc;
+    int64_t  unix_us;
+
+    unix_us = commit_us + CART_PG_EPOCH * 1000000;
+
+    rc = cartctl_meta_put(f->txn, f->st, CART_META_PG_LSN_KEY, &lsn,
+                          sizeof(uint64_t));
+    if (rc == 0) {
+        rc = cartctl_meta_put(f->txn, f->st, CART_META_PG_COMMIT_KEY,
+                              &unix_us, sizeof(int64_t));
+    }
+
+    return rc;
+}
+
+
+/*
+ * One record of the table: applied, or (invalid) passed over and counted
+ * with --on-invalid skip, or held: CARTCTL_INVALID stops the follower
+ * before the transaction is confirmed, so PostgreSQL keeps it.
+ */
+static int
+cartctl_follow_record(cartctl_follower_t *f, const char *text, size_t len,
+    uint64_t lsn)
+{
+    int             rc, status, store_rc;
+    char            err[600], where[20], note[700];
+    json_t         *json;
+    uint64_t        skipped;
+    json_error_t    jerr;
+    cart_record_t   rec;
+
+    memset(&rec, 0, sizeof(cart_record_t));
+    status = CARTCTL_INVALID;
+
+    json = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+
+    if (json == NULL) {
+        snprintf(err, sizeof(err), "json: %s (column %d)", jerr.text,
+                 jerr.column);
+
+    } else if (cart_record_from_json(json, &rec, err, sizeof(err)) == 0) {
+        status = cartctl_apply(f->txn, f->st, &rec, err, sizeof(err),
+                               &store_rc);
+    }
+
+    json_decref(json);
+    cart_record_free(&rec);
+
+    if (status == CARTCTL_STORE) {
+        return cartctl_store_error(f->st, "follow", store_rc);
+    }
+
+    if (status == CARTCTL_OK) {
+        return CARTCTL_OK;
+    }
+
+    cart_pg_lsn(where, lsn);
+
+    if (!f->skip_invalid) {
+        fprintf(stderr, "cartctl: follow: transaction at LSN %s: invalid "
+                "record held: %s (nothing of it applied or confirmed; "
+                "--on-invalid skip passes it)\n", where, err);
+        return CARTCTL_INVALID;
+    }
+
+    fprintf(stderr, "cartctl: follow: transaction at LSN %s: invalid "
+            "record skipped: %s\n", where, err);
+
+    skipped = cartctl_meta_u64(f->txn, f->st, CART_META_PG_SKIPPED_KEY) + 1;
+    snprintf(note, sizeof(note), "LSN %s: %s", where, err);
+
+    rc = cartctl_meta_put(f->txn, f->st, CART_META_PG_SKIPPED_KEY, &skipped,
+                          sizeof(uint64_t));
+    if (rc == 0) {
+        rc = cartctl_meta_put(f->txn, f->st, CART_META_PG_LAST_SKIP_KEY,
+                              note, strlen(note));
+    }
+
+    return rc ? cartctl_store_error(f->st, "follow", rc) : CARTCTL_OK;
+}
+
+
+static int
+cartctl_follow_status(cartctl_follower_t *f)
+{
+    unsigned char  buf[CART_PG_STATUS_LEN];
+
+    cart_pg_status(buf, f->applied, f->applied, f->applied,
+                   cartctl_follow_now(), 0);
+    f->status_at = time(NULL);
+
+    if (PQputCopyData(f->repl, (char *) buf, sizeof(buf)) != 1
+        || PQflush(f->repl) != 0)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* the publication: one table, inserts only, with id and record columns */
+static int
+cartctl_follow_check(cartctl_follower_t *f, PGconn *conn)
+{
+    int          rc;
+    PGresult    *res;
+    const char  *params[2];
+
+    params[0] = f->publication;
+
+    res = PQexecParams(conn,
+        "SELECT p.pubinsert, p.pubupdate OR p.pubdelete OR p.pubtruncate,"
+        "       t.schemaname, t.tablename"
+        "  FROM pg_publication p"
+        "  LEFT JOIN pg_publication_tables t ON t.pubname = p.pubname"
+        " WHERE p.pubname = $1", 1, NULL, params, NULL, NULL, 0);
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = cartctl_follow_pg_fail("publication", conn, res);
+        PQclear(res);
+        return rc;
+    }
+
+    if (PQntuples(res) == 0) {
+        rc = cartctl_follow_fail("no publication \"%s\" in this database "
+                                 "(sql/cart_records.sql makes it)",
+                                 f->publication);
+
+    } else if (PQntuples(res) > 1 || PQgetisnull(res, 0, 3)) {
+        rc = cartctl_follow_fail("publication \"%s\" must cover exactly one "
+                                 "table, the records'", f->publication);
+
+    } else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0
+               || strcmp(PQgetvalue(res, 0, 1), "f") != 0)
+    {
+        rc = cartctl_follow_fail("publication \"%s\" must publish inserts "
+                                 "only (WITH (publish = 'insert'))",
+                                 f->publication);
+
+    } else {
+        rc = CARTCTL_OK;
+        snprintf(f->schema, sizeof(f->schema), "%s", PQgetvalue(res, 0, 2));
+        snprintf(f->table, sizeof(f->table), "%s", PQgetvalue(res, 0, 3));
+    }
+
+    PQclear(res);
+
+    if (rc != CARTCTL_OK) {
+        return rc;
+    }
+
+    params[0] = f->schema;
+    params[1] = f->table;
+
+    res = PQexecParams(conn,
+        "SELECT count(*) FILTER (WHERE a.attname = 'id'"
+        "                          AND a.atttypid = 'bigint'::regtype),"
+        "       count(*) FILTER (WHERE a.attname = 'record'"
+        "                          AND a.atttypid = 'json'::regtype"
+        "                          AND a.attnotnull)"
+        "  FROM pg_attribute a"
+        " WHERE a.attrelid = format('%I.%I', $1::text, $2::text)::regclass"
+        "   AND a.attnum > 0 AND NOT a.attisdropped",
+        2, NULL, params, NULL, NULL, 0);
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = cartctl_follow_pg_fail("table", conn, res);
+
+    } else if (strcmp(PQgetvalue(res, 0, 0), "1") != 0
+               || strcmp(PQgetvalue(res, 0, 1), "1") != 0)
+    {
+        rc = cartctl_follow_fail("table %s.%s must have \"id bigint\" and "
+                                 "\"record json NOT NULL\" "
+                                 "(sql/cart_records.sql)", f->schema,
+                                 f->table);
+    }
+
+    PQclear(res);
+
+    return rc;
+}
+
+
+static int
+cartctl_follow_exec(PGconn *conn, const char *sql, ExecStatusType want)
+{
+    int        rc;
+    PGresult  *res;
+
+    res = PQexec(conn, sql);
+    rc = PQresultStatus(res) == want ? CARTCTL_OK
+                                     : cartctl_follow_pg_fail(sql, conn, res);
+    PQclear(res);
+
+    return rc;
+}
+
+
+/* the table's rows at the snapshot, in id order, into the open txn */
+static int
+cartctl_follow_copy(cartctl_follower_t *f, PGconn *conn,
+    const char *snapshot, uint64_t lsn, size_t *rows)
+{
+    int        i, n, rc;
+    char       sql[512], *esc;
+    PGresult  *res;
+
+    rc = cartctl_follow_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, "
+                             "READ ONLY", PGRES_COMMAND_OK);
+    if (rc != CARTCTL_OK) {
+        return rc;
+    }
+
+    esc = PQescapeLiteral(conn, snapshot, strlen(snapshot));
+    snprintf(sql, sizeof(sql), "SET TRANSACTION SNAPSHOT %s", esc);
+    PQfreemem(esc);
+
+    rc = cartctl_follow_exec(conn, sql, PGRES_COMMAND_OK);
+    if (rc != CARTCTL_OK) {
+        return rc;
+    }
+
+    snprintf(sql, sizeof(sql), "DECLARE cart_copy NO SCROLL CURSOR FOR "
+             "SELECT record::text FROM \"%s\".\"%s\" ORDER BY id",
+             f->schema, f->table);
+
+    rc = cartctl_follow_exec(conn, sql, PGRES_COMMAND_OK);
+
+    while (rc == CARTCTL_OK) {
+        res = PQexec(conn, "FETCH " CARTCTL_FOLLOW_FETCH " FROM cart_copy");
+
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            rc = cartctl_follow_pg_fail("copy", conn, res);
+            PQclear(res);
+            break;
+        }
+
+        n = PQntuples(res);
+
+        for (i = 0; i < n && rc == CARTCTL_OK; i++) {
+            rc = cartctl_follow_record(f, PQgetvalue(res, i, 0),
+                                       (size_t) PQgetlength(res, i, 0), lsn);
+        }
+
+        *rows += (size_t) n;
+        PQclear(res);
+
+        if (n == 0) {
+            break;
+        }
+    }
+
+    if (rc == CARTCTL_OK) {
+        rc = cartctl_follow_exec(conn, "COMMIT", PGRES_COMMAND_OK);
+    }
+
+    return rc;
+}
+
+
+/*
+ * A new store: the slot created with an exported snapshot, the table's
+ * rows at that snapshot applied in one transaction with the slot's
+ * consistent point as the store's LSN.  On failure the slot is dropped
+ * again, so that the next try starts over.
+ */
+static int
+cartctl_follow_start(cartctl_follower_t *f, PGconn *conn)
+{
+    int        rc;
+    char       sql[256], where[20];
+    size_t     rows;
+    uint64_t   lsn;
+    PGresult  *res;
+
+    snprintf(sql, sizeof(sql), "CREATE_REPLICATION_SLOT \"%s\" LOGICAL "
+             "pgoutput (SNAPSHOT 'export')", f->slot);
+
+    res = PQexec(f->repl, sql);
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        if (strcmp(PQresultErrorField(res, PG_DIAG_SQLSTATE) ?: "", "42710")
+            == 0)
+        {
+            rc = cartctl_follow_fail("slot \"%s\" exists, and this store is "
+                                     "new: another node uses that slot, or "
+                                     "a store that used it is gone (drop it "
+                                     "with pg_drop_replication_slot('%s'))",
+                                     f->slot, f->slot);
+        } else {
+            rc = cartctl_follow_pg_fail("create slot", f->repl, res);
+        }
+
+        PQclear(res);
+        return rc;
+    }
+
+    if (cart_pg_lsn_parse(PQgetvalue(res, 0, 1), &lsn) != 0) {
+        PQclear(res);
+        return cartctl_follow_fail("create slot: a consistent point I "
+                                   "cannot read");
+    }
+
+    rc = mdb_txn_begin(f->st->env, NULL, 0, &f->txn);
+    if (rc != 0) {
+        PQclear(res);
+        return cartctl_store_error(f->st, "follow", rc);
+    }
+
+    rows = 0;
+    rc = cartctl_follow_copy(f, conn, PQgetvalue(res, 0, 2), lsn, &rows);
+    PQclear(res);
+
+    if (rc == CARTCTL_OK) {
+        rc = cartctl_meta_put(f->txn, f->st, CART_META_PG_SLOT_KEY, f->slot,
+                              strlen(f->slot));
+        if (rc == 0) {
+            rc = cartctl_follow_mark(f, lsn, cartctl_follow_now());
+        }
+
+        if (rc == 0) {
+            rc = mdb_txn_commit(f->txn);
+        } else {
+            mdb_txn_abort(f->txn);
+        }
+
+        f->txn = NULL;
+        rc = rc ? cartctl_store_error(f->st, "follow", rc) : CARTCTL_OK;
+
+    } else {
+        mdb_txn_abort(f->txn);
+        f->txn = NULL;
+    }
+
+    if (rc != CARTCTL_OK) {
+        snprintf(sql, sizeof(sql), "DROP_REPLICATION_SLOT \"%s\"", f->slot);
+        PQclear(PQexec(f->repl, sql));
+        return rc;
+    }
+
+    f->applied = lsn;
+    fprintf(stderr, "cartctl: follow: %zu records copied at LSN %s, "
+            "slot \"%s\"\n", rows, cart_pg_lsn(where, lsn), f->slot);
+
+    return CARTCTL_OK;
+}
+
+
+static int
+cartctl_follow_stream_start(cartctl_follower_t *f)
+{
+    int        rc;
+    char       sql[512], where[20], *pub;
+    PGresult  *res;
+    const char *state;
+
+    /* publication_names takes a quoted identifier */
+    pub = PQescapeIdentifier(f->repl, f->publication,
+                             strlen(f->publication));
+    snprintf(sql, sizeof(sql), "START_REPLICATION SLOT \"%s\" LOGICAL %s "
+             "(proto_version '1', publication_names '%s')", f->slot,
+             cart_pg_lsn(where, f->applied), pub);
+    PQfreemem(pub);
+
+    res = PQexec(f->repl, sql);
+
+    if (PQresultStatus(res) == PGRES_COPY_BOTH) {
+        PQclear(res);
+        f->relid = 0;
+        f->record_column = -1;
+        return CARTCTL_OK;
+    }
+
+    state = PQresultErrorField(res, PG_DIAG_SQLSTATE) ?: "";
+
+    if (strcmp(state, "42704") == 0) {
+        rc = cartctl_follow_fail("slot \"%s\" is gone: this store cannot "
+                                 "catch up; start a new store", f->slot);
+
+    } else if (strcmp(state, "55006") == 0) {
+        rc = cartctl_follow_fail("slot \"%s\" is in use by another process "
+                                 "(another follower of this store?)",
+                                 f->slot);
+
+    } else {
+        rc = cartctl_follow_pg_fail("start replication", f->repl, res);
+    }
+
+    PQclear(res);
+
+    return rc;
+}
+
+
+/* a pgoutput message: one step of applying a transaction */
+static int
+cartctl_follow_message(cartctl_follower_t *f, const cart_pg_message_t *m)
+{
+    int       rc;
+    uint16_t  i;
+
+    switch (m->type) {
+
+    case 'B':
+        if (f->txn) {
+            return cartctl_follow_fail("a transaction began inside another"
+                                       "");
+        }
+
+        f->txn_lsn = m->lsn;
+        f->txn_applied = m->lsn < f->applied;
+
+        if (!f->txn_applied) {
+            rc = mdb_txn_begin(f->st->env, NULL, 0, &f->txn);
+            if (rc != 0) {
+                return cartctl_store_error(f->st, "follow", rc);
+            }
+        }
+
+        return CARTCTL_OK;
+
+    case 'R':
+        if (strcmp(m->relname, f->table) == 0
+            && strcmp(m->nspname, f->schema) == 0)
+        {
+            f->relid = m->relid;
+            f->record_column = -1;
+
+            for (i = 0; i < m->ncolumns; i++) {
+                if (strcmp(m->columns[i].name, "record") == 0) {
+                    f->record_column = i;
+                }
+            }
+        }
+
+        return CARTCTL_OK;
+
+    case 'I':
+        if (f->txn_applied || m->relid != f->relid) {
+            return CARTCTL_OK;
+        }
+
+        if (f->txn == NULL || f->record_column < 0
+            || f->record_column >= m->ncolumns)
+        {
+            return cartctl_follow_fail("an insert out of place, or without "
+                                       "its record column");
+        }
+
+        if (m->values[f->record_column].kind != 't') {
+            return cartctl_follow_record(f, "null", 4, f->txn_lsn);
+        }
+
+        return cartctl_follow_record(f, m->values[f->record_column].data,
+                                     m->values[f->record_column].len,
+                                     f->txn_lsn);
+
+    case 'C':
+        if (f->txn_applied) {
+            f->txn_applied = 0;
+            return CARTCTL_OK;
+        }
+
+        if (f->txn == NULL) {
+            return cartctl_follow_fail("a commit without its begin");
+        }
+
+        rc = cartctl_follow_mark(f, m->end_lsn, m->commit_time);
+        rc = rc ? rc : mdb_txn_commit(f->txn);
+
+        if (rc != 0) {
+            mdb_txn_abort(f->txn);
+        }
+
+        f->txn = NULL;
+
+        if (rc != 0) {
+            return cartctl_store_error(f->st, "follow", rc);
+        }
+
+        /* committed: now PostgreSQL may forget it */
+        f->applied = m->end_lsn;
+
+        return cartctl_follow_status(f) == 0 ? CARTCTL_OK : CARTCTL_POSTGRES;
+
+    default:
+        return CARTCTL_OK;
+    }
+}
+
+
+/*
+ * Streams until stopped (CARTCTL_OK), the connection is lost
+ * (CARTCTL_POSTGRES: the caller reconnects), or an error that a reconnect
+ * cannot mend (another status, *fatal set).
+ */
+static int
+cartctl_follow_stream(cartctl_follower_t *f, int *fatal)
+{
+    int                 n, rc, sock;
+    char               *buf;
+    fd_set              rfds;
+    const char         *err;
+    struct timeval      tv;
+    cart_pg_copy_t      copy;
+    cart_pg_message_t   msg;
+
+    for ( ;; ) {
+        if (cartctl_follow_stop) {
+            return CARTCTL_OK;
+        }
+
+        if (time(NULL) - f->status_at >= CARTCTL_FOLLOW_STATUS_EVERY
+            && cartctl_follow_status(f) != 0)
+        {
+            return cartctl_follow_pg_fail("status", f->repl, NULL);
+        }
+
+        n = PQgetCopyData(f->repl, &buf, 1);
+
+        if (n == 0) {
+            sock = PQsocket(f->repl);
+            FD_ZERO(&rfds);
+            FD_SET(sock, &rfds);
+            tv.tv_sec = 1;
+            tv.tv_usec = 0;
+
+            if (select(sock + 1, &rfds, NULL, NULL, &tv) < 0
+                && errno != EINTR)
+            {
+                return cartctl_follow_fail("select: %s", strerror(errno));
+            }
+
+            if (PQconsumeInput(f->repl) == 0) {
+                return cartctl_follow_pg_fail("connection", f->repl, NULL);
+            }
+
+            continue;
+        }
+
+        if (n < 0) {
+            return cartctl_follow_pg_fail("stream", f->repl, NULL);
+        }
+
+        rc = cart_pg_copy_decode((unsigned char *) buf, (size_t) n, &copy,
+                                 &err);
+
+        if (rc == 0 && copy.type == 'w') {
+            rc = cart_pg_decode(copy.data, copy.len, &msg, &err);
+            rc = rc ? rc : cartctl_follow_message(f, &msg);
+
+            if (rc != CARTCTL_OK && rc != -1) {
+                PQfreemem(buf);
+                *fatal = (rc != CARTCTL_POSTGRES);
+                return rc;
+            }
+
+        } else if (rc == 0 && copy.reply && cartctl_follow_status(f) != 0) {
+            PQfreemem(buf);
+            return cartctl_follow_pg_fail("status", f->repl, NULL);
+        }
+
+        PQfreemem(buf);
+
+        if (rc == -1) {
+            *fatal = 1;
+            return cartctl_follow_fail("a message I cannot read: %s",
+                                       err ? err : "?");
+        }
+    }
+}
+
+
+static int
+cartctl_follow_args(cartctl_follower_t *f, char **args, int nargs)
+{
+    int    c;
+    char **argv;
+
+    static char           hostname[64], slot[80];
+    static struct option  options[] = {
+        { "slot", required_argument, NULL, 'S' },
+        { "publication", required_argument, NULL, 'P' },
+        { "on-invalid", required_argument, NULL, 'I' },
+        { NULL, 0, NULL, 0 }
+    };
+
+    /* getopt wants argv[0]: the command's name, just before args; the
+     * options may come after CONNINFO (getopt moves it last) */
+    argv = args - 1;
+    optind = 0;
+    f->publication = "cart_records";
+
+    while ((c = getopt_long(nargs + 1, argv, "", options, NULL)) != -1) {
+        switch (c) {
+
+        case 'S':
+            f->slot = optarg;
+            break;
+
+        case 'P':
+            f->publication = optarg;
+            break;
+
+        case 'I':
+            if (strcmp(optarg, "skip") != 0 && strcmp(optarg, "hold") != 0) {
+                return CARTCTL_USAGE;
+            }
+
+            f->skip_invalid = strcmp(optarg, "skip") == 0;
+            break;
+
+        default:
+            return CARTCTL_USAGE;
+        }
+    }
+
+    if (optind != nargs) {
+        return CARTCTL_USAGE;
+    }
+
+    f->conninfo = argv[optind];
+
+    if (f->slot == NULL) {
+        /* one slot a node: cart_ and the host's name, as a slot name */
+        gethostname(hostname, sizeof(hostname) - 1);
+        snprintf(slot, sizeof(slot), "cart_%s", hostname);
+
+        for (c = 0; slot[c]; c++) {
+            slot[c] = (slot[c] >= 'A' && slot[c] <= 'Z') ? slot[c] + 32
+                      : (slot[c] >= 'a' && slot[c] <= 'z')
+                        || (slot[c] >= '0' && slot[c] <= '9') ? slot[c]
+                      : '_';
+        }
+
+        f->slot = slot;
+    }
+
+    if (strspn(f->slot, "abcdefghijklmnopqrstuvwxyz0123456789_")
+        != strlen(f->slot) || strlen(f->slot) > 63 || *f->slot == '\0')
+    {
+        fprintf(stderr, "cartctl: follow: --slot: lower case letters, "
+                "digits and _ only, at most 63\n");
+        return CARTCTL_USAGE;
+    }
+
+    return CARTCTL_OK;
+}
+
+
+/* the store's slot and LSN, if it follows one: 0, 1, or an LMDB error */
+static int
+cartctl_follow_state(cartctl_follower_t *f, char *slot, size_t len)
+{
+    int       rc;
+    MDB_val   key, val;
+    MDB_txn  *txn;
+
+    rc = mdb_txn_begin(f->st->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = CART_META_PG_SLOT_KEY;
+    key.mv_size = sizeof(CART_META_PG_SLOT_KEY) - 1;
+
+    rc = mdb_get(txn, f->st->dbi[CART_DB_META], &key, &val);
+
+    if (rc == 0) {
+        snprintf(slot, len, "%.*s", (int) val.mv_size,
+                 (char *) val.mv_data);
+        f->applied = cartctl_meta_u64(txn, f->st, CART_META_PG_LSN_KEY);
+    }
+
+    mdb_txn_abort(txn);
+
+    return rc == 0 ? 1 : rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+int
+cartctl_follow(cartctl_store_t *st, char **args, int nargs)
+{
+    int                  rc, fatal, known, wait;
+    char                 slot[80], where[20];
+    PGconn              *conn;
+    cartctl_follower_t   f;
+    struct sigaction     sa;
+
+    memset(&f, 0, sizeof(cartctl_follower_t));
+    f.st = st;
+
+    rc = cartctl_follow_args(&f, args, nargs);
+    if (rc != CARTCTL_OK) {
+        return rc;
+    }
+
+    known = cartctl_follow_state(&f, slot, sizeof(slot));
+    if (known < 0) {
+        return cartctl_store_error(st, "follow", known);
+    }
+
+    if (known && strcmp(slot, f.slot) != 0) {
+        return cartctl_follow_fail("this store follows slot \"%s\", not "
+                                   "\"%s\"", slot, f.slot);
+    }
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = cartctl_follow_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    /* the checks and the first copy: any failure is the operator's */
+    conn = cartctl_follow_connect(f.conninfo, 0);
+
+    if (PQstatus(conn) != CONNECTION_OK) {
+        rc = cartctl_follow_pg_fail("connect", conn, NULL);
+        PQfinish(conn);
+        return rc;
+    }
+
+    rc = cartctl_follow_check(&f, conn);
+
+    if (rc == CARTCTL_OK) {
+        f.repl = cartctl_follow_connect(f.conninfo, 1);
+
+        if (PQstatus(f.repl) != CONNECTION_OK) {
+            rc = cartctl_follow_pg_fail("connect for replication", f.repl,
+                                        NULL);
+        }
+    }
+
+    if (rc == CARTCTL_OK && !known) {
+        rc = cartctl_follow_start(&f, conn);
+    }
+
+    PQfinish(conn);
+
+    if (rc == CARTCTL_OK) {
+        rc = cartctl_follow_stream_start(&f);
+    }
+
+    if (rc == CARTCTL_OK) {
+        fprintf(stderr, "cartctl: follow: streaming from LSN %s, slot "
+                "\"%s\", publication \"%s\"\n",
+                cart_pg_lsn(where, f.applied), f.slot, f.publication);
+    }
+
+    /* then the connection may come and go: reconnect, resume */
+    for (wait = 1; rc == CARTCTL_OK; ) {
+        fatal = 0;
+        rc = cartctl_follow_stream(&f, &fatal);
+
+        if (f.txn) {
+            mdb_txn_abort(f.txn);
+            f.txn = NULL;
+        }
+
+        if (rc == CARTCTL_OK || fatal) {
+            break;
+        }
+
+        PQfinish(f.repl);
+        f.repl = NULL;
+
+        while (!cartctl_follow_stop) {
+            fprintf(stderr, "cartctl: follow: reconnecting in %d s\n", wait);
+            sleep((unsigned) wait);
+            wait = wait * 2 > CARTCTL_FOLLOW_RETRY_MAX
+                   ? CARTCTL_FOLLOW_RETRY_MAX : wait * 2;
+
+            if (cartctl_follow_stop) {
+                break;
+            }
+
+            f.repl = cartctl_follow_connect(f.conninfo, 1);
+
+            if (PQstatus(f.repl) == CONNECTION_OK) {
+                rc = cartctl_follow_stream_start(&f);
+
+                if (rc == CARTCTL_OK) {
+                    fprintf(stderr, "cartctl: follow: streaming again from "
+                            "LSN %s\n", cart_pg_lsn(where, f.applied));
+                    wait = 1;
+                    break;
+                }
+
+                /* a slot gone or in use: no use trying again */
+                goto done;
+            }
+
+            (void) cartctl_follow_pg_fail("connect for replication", f.repl,
+                                          NULL);
+            PQfinish(f.repl);
+            f.repl = NULL;
+        }
+
+        if (cartctl_follow_stop) {
+            rc = CARTCTL_OK;
+        }
+    }
+
+done:
+
+    if (f.repl) {
+        PQfinish(f.repl);
+    }
+
+    return rc;
+}
+
+
+static int
+cartctl_meta_text(MDB_txn *txn, cartctl_store_t *st, const char *name,
+    char *buf, size_t len)
+{
+    MDB_val  key, val;
+
+    key.mv_data = (void *) name;
+    key.mv_size = strlen(name);
+
+    if (mdb_get(txn, st->dbi[CART_DB_META], &key, &val) != 0) {
+        return -1;
+    }
+
+    snprintf(buf, len, "%.*s", (int) val.mv_size, (char *) val.mv_data);
+
+    return 0;
+}
+
+
+void
+cartctl_follow_stat(cartctl_store_t *st)
+{
+    char       slot[80], note[700], where[20], when[32];
+    time_t     sec;
+    int64_t    commit_us, age_ms;
+    uint64_t   lsn, skipped;
+    MDB_txn   *txn;
+    struct tm  tm;
+
+    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) != 0) {
+        return;
+    }
+
+    if (cartctl_meta_text(txn, st, CART_META_PG_SLOT_KEY, slot,
+                          sizeof(slot)) == 0)
+    {
+        lsn = cartctl_meta_u64(txn, st, CART_META_PG_LSN_KEY);
+        commit_us = (int64_t) cartctl_meta_u64(txn, st,
+                                               CART_META_PG_COMMIT_KEY);
+        skipped = cartctl_meta_u64(txn, st, CART_META_PG_SKIPPED_KEY);
+
+        sec = (time_t) (commit_us / 1000000);
+        gmtime_r(&sec, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+        age_ms = (cartctl_follow_now() + CART_PG_EPOCH * 1000000
+                  - commit_us) / 1000;
+
+        printf("%-16s %s\n", "follow_slot", slot);
+        printf("%-16s %s\n", "follow_lsn", cart_pg_lsn(where, lsn));
+        printf("%-16s %s.%06dZ\n", "follow_commit", when,
+               (int) (commit_us % 1000000));
+        printf("%-16s %.3f s\n", "follow_commit_age",
+               (double) age_ms / 1000);
+        printf("%-16s %llu\n", "follow_skipped",
+               (unsigned long long) skipped);
+
+        if (skipped
+            && cartctl_meta_text(txn, st, CART_META_PG_LAST_SKIP_KEY, note,
+                                 sizeof(note)) == 0)
+        {
+            printf("%-16s %s\n", "follow_last_skip", note);
+        }
+    }
+
+    mdb_txn_abort(txn);
+}
