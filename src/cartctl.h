@@ -7,7 +7,9 @@
 #ifndef CARTCTL_H
 #define CARTCTL_H
 
+#include <pthread.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <lmdb.h>
 
 #include "cart_record.h"
@@ -70,6 +72,40 @@ int cartctl_remove(MDB_txn *txn, cartctl_store_t *st,
  * (a cart line needs its domain): an LMDB error, or 0.
  */
 int cartctl_walk(cartctl_store_t *st, cartctl_each_pt each, void *data);
+
+/*
+ * A batch of NDJSON lines, prepared (parsed, checked, rendered) by worker
+ * threads and then applied in order by one thread: the import's, and the
+ * follower's (cartctl_follow.c).
+ */
+#define CARTCTL_BATCH  2048
+
+typedef struct {
+    char            *text;
+    size_t           cap;
+    ssize_t          len;
+    int              rc;            /* 0 ok, 1 blank, -1 invalid */
+    char             err[600];
+    cart_record_t    rec;
+    uint64_t         tag;           /* the follower's: its LSN */
+} cartctl_line_t;
+
+typedef struct {
+    cartctl_line_t  *lines;
+    size_t           n;
+    size_t           next;          /* the next line to claim */
+} cartctl_batch_t;
+
+/* parses, checks and renders a line into line->rec (or line->err) */
+void cartctl_prepare(cartctl_line_t *line);
+
+/*
+ * Starts up to nthreads workers preparing the batch's lines; with none
+ * started (nthreads 0), prepares them all itself.  Returns how many
+ * started, for cartctl_join().
+ */
+long cartctl_start(cartctl_batch_t *batch, pthread_t *threads, long nthreads);
+void cartctl_join(pthread_t *threads, long started);
 
 /* imports NDJSON from file (NULL or "-": standard input); exit status */
 int cartctl_import(cartctl_store_t *st, const char *file);

@@ -28,6 +28,8 @@
 #define CARTCTL_FOLLOW_STATUS_EVERY  10     /* seconds between statuses */
 #define CARTCTL_FOLLOW_RETRY_MAX     10     /* seconds between reconnects */
 #define CARTCTL_FOLLOW_FETCH         "5000" /* rows a fetch of the copy */
+#define CARTCTL_FOLLOW_GROUP         1000   /* transactions a commit, most */
+#define CARTCTL_FOLLOW_THREADS_FROM  64     /* records worth the threads */
 
 typedef struct {
     const char          *conninfo;
@@ -40,10 +42,17 @@ typedef struct {
     char                 table[64];
     uint32_t             relid;
     int                  record_column;     /* in the relation; -1: unknown */
-    uint64_t             applied;           /* the last end LSN applied */
-    MDB_txn             *txn;               /* a transaction being applied */
-    uint64_t             txn_lsn;
+    uint64_t             applied;           /* the last end LSN committed */
+    MDB_txn             *txn;               /* the store's open transaction */
+    uint64_t             txn_lsn;           /* the PostgreSQL one's */
     int                  txn_applied;       /* applied before: passed over */
+    int                  txn_open;          /* between its Begin and Commit */
+    unsigned             pending;           /* whole ones in f->txn */
+    uint64_t             pending_lsn;       /* the last one's end */
+    int64_t              pending_time;      /* its commit time */
+    cartctl_batch_t      batch;             /* records not yet applied */
+    pthread_t            threads[16];
+    long                 nthreads;
     time_t               status_at;
 } cartctl_follower_t;
 
@@ -172,73 +181,6 @@ cartctl_follow_mark(cartctl_follower_t *f, uint64_t lsn, int64_t commit_us)
 }
 
 
-/*
- * One record of the table: applied, or (invalid) passed over and counted
- * with --on-invalid skip, or held: CARTCTL_INVALID stops the follower
- * before the transaction is confirmed, so PostgreSQL keeps it.
- */
-static int
-cartctl_follow_record(cartctl_follower_t *f, const char *text, size_t len,
-    uint64_t lsn)
-{
-    int             rc, status, store_rc;
-    char            err[600], where[20], note[700];
-    json_t         *json;
-    uint64_t        skipped;
-    json_error_t    jerr;
-    cart_record_t   rec;
-
-    memset(&rec, 0, sizeof(cart_record_t));
-    status = CARTCTL_INVALID;
-
-    json = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-
-    if (json == NULL) {
-        snprintf(err, sizeof(err), "json: %s (column %d)", jerr.text,
-                 jerr.column);
-
-    } else if (cart_record_from_json(json, &rec, err, sizeof(err)) == 0) {
-        status = cartctl_apply(f->txn, f->st, &rec, err, sizeof(err),
-                               &store_rc);
-    }
-
-    json_decref(json);
-    cart_record_free(&rec);
-
-    if (status == CARTCTL_STORE) {
-        return cartctl_store_error(f->st, "follow", store_rc);
-    }
-
-    if (status == CARTCTL_OK) {
-        return CARTCTL_OK;
-    }
-
-    cart_pg_lsn(where, lsn);
-
-    if (!f->skip_invalid) {
-        fprintf(stderr, "cartctl: follow: transaction at LSN %s: invalid "
-                "record held: %s (nothing of it applied or confirmed; "
-                "--on-invalid skip passes it)\n", where, err);
-        return CARTCTL_INVALID;
-    }
-
-    fprintf(stderr, "cartctl: follow: transaction at LSN %s: invalid "
-            "record skipped: %s\n", where, err);
-
-    skipped = cartctl_meta_u64(f->txn, f->st, CART_META_PG_SKIPPED_KEY) + 1;
-    snprintf(note, sizeof(note), "LSN %s: %s", where, err);
-
-    rc = cartctl_meta_put(f->txn, f->st, CART_META_PG_SKIPPED_KEY, &skipped,
-                          sizeof(uint64_t));
-    if (rc == 0) {
-        rc = cartctl_meta_put(f->txn, f->st, CART_META_PG_LAST_SKIP_KEY,
-                              note, strlen(note));
-    }
-
-    return rc ? cartctl_store_error(f->st, "follow", rc) : CARTCTL_OK;
-}
-
-
 static int
 cartctl_follow_status(cartctl_follower_t *f)
 {
@@ -255,6 +197,180 @@ cartctl_follow_status(cartctl_follower_t *f)
     }
 
     return 0;
+}
+
+
+/*
+ * One prepared record: applied, or (invalid) passed over and counted with
+ * --on-invalid skip, or held: CARTCTL_INVALID stops the follower before
+ * its transaction is confirmed, so PostgreSQL keeps it.
+ */
+static int
+cartctl_follow_line(cartctl_follower_t *f, cartctl_line_t *line)
+{
+    int        rc, status, store_rc;
+    char       where[20], note[700];
+    uint64_t   skipped;
+
+    status = CARTCTL_INVALID;
+
+    if (line->rc == 0) {
+        status = cartctl_apply(f->txn, f->st, &line->rec, line->err,
+                               sizeof(line->err), &store_rc);
+    }
+
+    if (status == CARTCTL_STORE) {
+        return cartctl_store_error(f->st, "follow", store_rc);
+    }
+
+    if (status == CARTCTL_OK) {
+        return CARTCTL_OK;
+    }
+
+    cart_pg_lsn(where, line->tag);
+
+    if (!f->skip_invalid) {
+        fprintf(stderr, "cartctl: follow: transaction at LSN %s: invalid "
+                "record held: %s (nothing of it applied or confirmed; "
+                "--on-invalid skip passes it)\n", where, line->err);
+        return CARTCTL_INVALID;
+    }
+
+    fprintf(stderr, "cartctl: follow: transaction at LSN %s: invalid "
+            "record skipped: %s\n", where, line->err);
+
+    skipped = cartctl_meta_u64(f->txn, f->st, CART_META_PG_SKIPPED_KEY) + 1;
+    snprintf(note, sizeof(note), "LSN %s: %s", where, line->err);
+
+    rc = cartctl_meta_put(f->txn, f->st, CART_META_PG_SKIPPED_KEY, &skipped,
+                          sizeof(uint64_t));
+    if (rc == 0) {
+        rc = cartctl_meta_put(f->txn, f->st, CART_META_PG_LAST_SKIP_KEY,
+                              note, strlen(note));
+    }
+
+    return rc ? cartctl_store_error(f->st, "follow", rc) : CARTCTL_OK;
+}
+
+
+/*
+ * The records gathered so far prepared (by the worker threads, when there
+ * are enough of them to be worth it) and applied in order into f->txn.
+ */
+static int
+cartctl_follow_flush(cartctl_follower_t *f)
+{
+    int       status;
+    long      started;
+    size_t    i;
+
+    if (f->batch.n == 0) {
+        return CARTCTL_OK;
+    }
+
+    started = cartctl_start(&f->batch, f->threads,
+                            f->batch.n >= CARTCTL_FOLLOW_THREADS_FROM
+                            ? f->nthreads : 0);
+    cartctl_join(f->threads, started);
+
+    status = CARTCTL_OK;
+
+    for (i = 0; i < f->batch.n; i++) {
+        if (status == CARTCTL_OK) {
+            status = cartctl_follow_line(f, &f->batch.lines[i]);
+        }
+
+        cart_record_free(&f->batch.lines[i].rec);
+    }
+
+    f->batch.n = 0;
+
+    return status;
+}
+
+
+/* a record's text gathered into the batch (applied when it is full) */
+static int
+cartctl_follow_record(cartctl_follower_t *f, const char *text, size_t len,
+    uint64_t lsn)
+{
+    char            *p;
+    cartctl_line_t  *line;
+
+    line = &f->batch.lines[f->batch.n];
+
+    if (line->cap < len + 1) {
+        p = realloc(line->text, len + 1);
+        if (p == NULL) {
+            fprintf(stderr, "cartctl: follow: out of memory\n");
+            return CARTCTL_STORE;
+        }
+
+        line->text = p;
+        line->cap = len + 1;
+    }
+
+    memcpy(line->text, text, len);
+    line->text[len] = '\0';
+    line->len = (ssize_t) len;
+    line->tag = lsn;
+
+    if (++f->batch.n == CARTCTL_BATCH) {
+        return cartctl_follow_flush(f);
+    }
+
+    return CARTCTL_OK;
+}
+
+
+/*
+ * The store's transaction committed, with the LSN and commit time of the
+ * last whole PostgreSQL transaction in it; then confirmed to PostgreSQL.
+ */
+static int
+cartctl_follow_commit(cartctl_follower_t *f)
+{
+    int  rc;
+
+    if (f->txn == NULL || f->txn_open || f->pending == 0) {
+        return CARTCTL_OK;
+    }
+
+    rc = cartctl_follow_mark(f, f->pending_lsn, f->pending_time);
+    rc = rc ? rc : mdb_txn_commit(f->txn);
+
+    if (rc != 0) {
+        mdb_txn_abort(f->txn);
+    }
+
+    f->txn = NULL;
+    f->pending = 0;
+
+    if (rc != 0) {
+        return cartctl_store_error(f->st, "follow", rc);
+    }
+
+    /* committed: now PostgreSQL may forget it */
+    f->applied = f->pending_lsn;
+
+    return cartctl_follow_status(f) == 0 ? CARTCTL_OK : CARTCTL_POSTGRES;
+}
+
+
+/* the open transaction and what is gathered for it, given up */
+static void
+cartctl_follow_abort(cartctl_follower_t *f)
+{
+    f->batch.n = 0;
+
+    if (f->txn) {
+        mdb_txn_abort(f->txn);
+        f->txn = NULL;
+    }
+
+    f->txn_open = 0;
+    f->txn_applied = 0;
+    f->pending = 0;
 }
 
 
@@ -411,6 +527,10 @@ cartctl_follow_copy(cartctl_follower_t *f, PGconn *conn,
     }
 
     if (rc == CARTCTL_OK) {
+        rc = cartctl_follow_flush(f);
+    }
+
+    if (rc == CARTCTL_OK) {
         rc = cartctl_follow_exec(conn, "COMMIT", PGRES_COMMAND_OK);
     }
 
@@ -488,8 +608,7 @@ cartctl_follow_start(cartctl_follower_t *f, PGconn *conn)
         rc = rc ? cartctl_store_error(f->st, "follow", rc) : CARTCTL_OK;
 
     } else {
-        mdb_txn_abort(f->txn);
-        f->txn = NULL;
+        cartctl_follow_abort(f);
     }
 
     if (rc != CARTCTL_OK) {
@@ -552,7 +671,12 @@ cartctl_follow_stream_start(cartctl_follower_t *f)
 }
 
 
-/* a pgoutput message: one step of applying a transaction */
+/*
+ * A pgoutput message: one step of applying a transaction.  The store's
+ * transaction holds one or more whole PostgreSQL transactions: while more
+ * of them are already here (a backlog), they go into the same one, up to
+ * CARTCTL_FOLLOW_GROUP; readers see each whole or not at all.
+ */
 static int
 cartctl_follow_message(cartctl_follower_t *f, const cart_pg_message_t *m)
 {
@@ -562,15 +686,15 @@ cartctl_follow_message(cartctl_follower_t *f, const cart_pg_message_t *m)
     switch (m->type) {
 
     case 'B':
-        if (f->txn) {
-            return cartctl_follow_fail("a transaction began inside another"
-                                       "");
+        if (f->txn_open) {
+            return cartctl_follow_fail("a transaction began inside another");
         }
 
+        f->txn_open = 1;
         f->txn_lsn = m->lsn;
         f->txn_applied = m->lsn < f->applied;
 
-        if (!f->txn_applied) {
+        if (!f->txn_applied && f->txn == NULL) {
             rc = mdb_txn_begin(f->st->env, NULL, 0, &f->txn);
             if (rc != 0) {
                 return cartctl_store_error(f->st, "follow", rc);
@@ -600,7 +724,7 @@ cartctl_follow_message(cartctl_follower_t *f, const cart_pg_message_t *m)
             return CARTCTL_OK;
         }
 
-        if (f->txn == NULL || f->record_column < 0
+        if (!f->txn_open || f->record_column < 0
             || f->record_column >= m->ncolumns)
         {
             return cartctl_follow_fail("an insert out of place, or without "
@@ -616,32 +740,28 @@ cartctl_follow_message(cartctl_follower_t *f, const cart_pg_message_t *m)
                                      f->txn_lsn);
 
     case 'C':
+        if (!f->txn_open) {
+            return cartctl_follow_fail("a commit without its begin");
+        }
+
+        f->txn_open = 0;
+
         if (f->txn_applied) {
             f->txn_applied = 0;
             return CARTCTL_OK;
         }
 
-        if (f->txn == NULL) {
-            return cartctl_follow_fail("a commit without its begin");
+        rc = cartctl_follow_flush(f);
+        if (rc != CARTCTL_OK) {
+            return rc;
         }
 
-        rc = cartctl_follow_mark(f, m->end_lsn, m->commit_time);
-        rc = rc ? rc : mdb_txn_commit(f->txn);
+        f->pending++;
+        f->pending_lsn = m->end_lsn;
+        f->pending_time = m->commit_time;
 
-        if (rc != 0) {
-            mdb_txn_abort(f->txn);
-        }
-
-        f->txn = NULL;
-
-        if (rc != 0) {
-            return cartctl_store_error(f->st, "follow", rc);
-        }
-
-        /* committed: now PostgreSQL may forget it */
-        f->applied = m->end_lsn;
-
-        return cartctl_follow_status(f) == 0 ? CARTCTL_OK : CARTCTL_POSTGRES;
+        return f->pending >= CARTCTL_FOLLOW_GROUP ? cartctl_follow_commit(f)
+                                                  : CARTCTL_OK;
 
     default:
         return CARTCTL_OK;
@@ -667,7 +787,7 @@ cartctl_follow_stream(cartctl_follower_t *f, int *fatal)
 
     for ( ;; ) {
         if (cartctl_follow_stop) {
-            return CARTCTL_OK;
+            return cartctl_follow_commit(f);
         }
 
         if (time(NULL) - f->status_at >= CARTCTL_FOLLOW_STATUS_EVERY
@@ -679,6 +799,13 @@ cartctl_follow_stream(cartctl_follower_t *f, int *fatal)
         n = PQgetCopyData(f->repl, &buf, 1);
 
         if (n == 0) {
+            /* nothing more here now: what is applied is committed */
+            rc = cartctl_follow_commit(f);
+            if (rc != CARTCTL_OK) {
+                *fatal = (rc != CARTCTL_POSTGRES);
+                return rc;
+            }
+
             sock = PQsocket(f->repl);
             FD_ZERO(&rfds);
             FD_SET(sock, &rfds);
@@ -865,6 +992,15 @@ cartctl_follow(cartctl_store_t *st, char **args, int nargs)
                                    "\"%s\"", slot, f.slot);
     }
 
+    f.batch.lines = calloc(CARTCTL_BATCH, sizeof(cartctl_line_t));
+    if (f.batch.lines == NULL) {
+        fprintf(stderr, "cartctl: follow: out of memory\n");
+        return CARTCTL_STORE;
+    }
+
+    f.nthreads = sysconf(_SC_NPROCESSORS_ONLN);
+    f.nthreads = f.nthreads < 1 ? 1 : f.nthreads > 16 ? 16 : f.nthreads;
+
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = cartctl_follow_signal;
     sigaction(SIGTERM, &sa, NULL);
@@ -873,13 +1009,9 @@ cartctl_follow(cartctl_store_t *st, char **args, int nargs)
     /* the checks and the first copy: any failure is the operator's */
     conn = cartctl_follow_connect(f.conninfo, 0);
 
-    if (PQstatus(conn) != CONNECTION_OK) {
-        rc = cartctl_follow_pg_fail("connect", conn, NULL);
-        PQfinish(conn);
-        return rc;
-    }
-
-    rc = cartctl_follow_check(&f, conn);
+    rc = PQstatus(conn) == CONNECTION_OK
+         ? cartctl_follow_check(&f, conn)
+         : cartctl_follow_pg_fail("connect", conn, NULL);
 
     if (rc == CARTCTL_OK) {
         f.repl = cartctl_follow_connect(f.conninfo, 1);
@@ -911,10 +1043,8 @@ cartctl_follow(cartctl_store_t *st, char **args, int nargs)
         fatal = 0;
         rc = cartctl_follow_stream(&f, &fatal);
 
-        if (f.txn) {
-            mdb_txn_abort(f.txn);
-            f.txn = NULL;
-        }
+        /* what is not committed comes again from the slot */
+        cartctl_follow_abort(&f);
 
         if (rc == CARTCTL_OK || fatal) {
             break;
@@ -965,6 +1095,12 @@ done:
     if (f.repl) {
         PQfinish(f.repl);
     }
+
+    for (wait = 0; wait < CARTCTL_BATCH; wait++) {
+        free(f.batch.lines[wait].text);
+    }
+
+    free(f.batch.lines);
 
     return rc;
 }

@@ -12,30 +12,12 @@
 
 
 /*
- * Import runs in batches: worker threads parse and render the lines of a
- * batch (the costly part: JSON in, two views out), then this thread
- * applies them in order in the one write transaction.
+ * Import runs in batches (cartctl.h): worker threads parse and render the
+ * lines of a batch (the costly part: JSON in, two views out), then this
+ * thread applies them in order in the one write transaction.
  */
 
-#define CARTCTL_BATCH  2048
-
-typedef struct {
-    char            *text;
-    size_t           cap;
-    ssize_t          len;
-    int              rc;            /* 0 ok, 1 blank, -1 invalid */
-    char             err[600];
-    cart_record_t    rec;
-} cartctl_line_t;
-
-typedef struct {
-    cartctl_line_t  *lines;
-    size_t           n;
-    size_t           next;          /* the next line to claim */
-} cartctl_batch_t;
-
-
-static void
+void
 cartctl_prepare(cartctl_line_t *line)
 {
     json_t        *json;
@@ -79,8 +61,7 @@ cartctl_worker(void *data)
 }
 
 
-/* starts nthreads workers on a batch; cartctl_join() waits for them */
-static long
+long
 cartctl_start(cartctl_batch_t *batch, pthread_t *threads, long nthreads)
 {
     long  t;
@@ -101,7 +82,7 @@ cartctl_start(cartctl_batch_t *batch, pthread_t *threads, long nthreads)
 }
 
 
-static void
+void
 cartctl_join(pthread_t *threads, long started)
 {
     while (started--) {
