@@ -14,7 +14,7 @@ NPM_TOOLS   := tests/js/node_modules/.package-lock.json
 PACKAGES    := nginx nginx-dev libjansson-dev liblmdb-dev lmdb-utils \
                libssl-dev openssl curl gcc make libtest-base-perl \
                libtest-longstring-perl libhttp-message-perl libjemalloc-dev wrk clang \
-               libpq-dev postgresql-15
+               libpq-dev postgresql-15 libdbd-pg-perl
 
 CFLAGS      ?= -O2 -g
 CART_CFLAGS := -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc

@@ -175,12 +175,14 @@ sub free_port {
 }
 
 # a command started as a child (so reaped at once when it ends), its
-# standard error into a file; returns its pid
+# standard error into a file and its output to /dev/null (a daemon that
+# kept the test's output open would keep prove waiting); returns its pid
 sub spawn {
     my ($stderr, @command) = @_;
     my $pid = fork() // die "fork: $!";
 
     if ($pid == 0) {
+        open STDOUT, '>', '/dev/null' or POSIX::_exit(127);
         open STDERR, '>', $stderr or POSIX::_exit(127);
         exec @command or POSIX::_exit(127);
     }

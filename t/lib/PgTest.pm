@@ -27,9 +27,10 @@ sub pg_available {
     return '';
 }
 
+# runs a command as the postgres user (inside $prefix: "ip netns exec NS")
 sub as_postgres {
-    my @cmd = @_;
-    my $out = `runuser -u postgres -- @cmd 2>&1`;
+    my ($prefix, @cmd) = @_;
+    my $out = `$prefix runuser -u postgres -- @cmd 2>&1`;
     die "@cmd: $out" if $? != 0;
     return $out;
 }
@@ -43,7 +44,7 @@ sub pg_start {
 
     mkdir $dir;
     system('chown', 'postgres', $dir) == 0 or die 'chown';
-    as_postgres("$BIN/initdb -D $dir/data -A trust -U postgres >/dev/null");
+    as_postgres('', "$BIN/initdb -D $dir/data -A trust -U postgres >/dev/null");
 
     open my $conf, '>>', "$dir/data/postgresql.conf" or die $!;
     print $conf "wal_level = logical\n",
@@ -54,7 +55,7 @@ sub pg_start {
                 "max_replication_slots = 20\n",
                 "wal_sender_timeout = 10s\n",
                 "fsync = off\n",
-                "synchronous_commit = off\n";
+                "synchronous_commit = on\n";
     close $conf;
 
     open my $hba, '>>', "$dir/data/pg_hba.conf" or die $!;
@@ -78,7 +79,7 @@ sub pg_start {
 sub pg_restart {
     my ($pg, $what) = @_;
     $what //= 'restart';
-    as_postgres("$pg->{prefix} $BIN/pg_ctl -D $pg->{dir}/data -l "
+    as_postgres($pg->{prefix}, "$BIN/pg_ctl -D $pg->{dir}/data -l "
                 . "$pg->{dir}/log -w -m fast $what >/dev/null");
 }
 
