@@ -346,6 +346,7 @@ ngx_http_cart_metrics_sum(ngx_http_cart_metrics_slot_t *slots,
 static u_char *
 ngx_http_cart_metrics_store(ngx_http_request_t *r, u_char *p, u_char *last)
 {
+    ngx_time_t                 *tp;
     ngx_http_cart_store_info_t  info;
 
     ngx_memzero(&info, sizeof(ngx_http_cart_store_info_t));
@@ -360,6 +361,33 @@ ngx_http_cart_metrics_store(ngx_http_request_t *r, u_char *p, u_char *last)
 
     if (!info.open) {
         return p;
+    }
+
+    if (info.follows) {
+        tp = ngx_timeofday();
+
+        p = ngx_slprintf(p, last,
+                "# HELP cart_follow_lsn The end LSN of the last PostgreSQL"
+                " transaction that cartctl follow applied, as a number.\n"
+                "# TYPE cart_follow_lsn gauge\n"
+                "cart_follow_lsn %uL\n"
+                "# HELP cart_follow_last_commit_timestamp_seconds When that"
+                " transaction committed on PostgreSQL.\n"
+                "# TYPE cart_follow_last_commit_timestamp_seconds gauge\n"
+                "cart_follow_last_commit_timestamp_seconds %L.%06L\n"
+                "# HELP cart_follow_last_commit_age_seconds Seconds since"
+                " then: the lag while writes go on.\n"
+                "# TYPE cart_follow_last_commit_age_seconds gauge\n"
+                "cart_follow_last_commit_age_seconds %.3f\n"
+                "# HELP cart_follow_skipped_records Invalid records passed"
+                " over (cartctl follow --on-invalid skip).\n"
+                "# TYPE cart_follow_skipped_records gauge\n"
+                "cart_follow_skipped_records %uL\n",
+                info.follow_lsn, info.follow_commit_us / 1000000,
+                info.follow_commit_us % 1000000,
+                ((double) tp->sec * 1000 + tp->msec
+                 - (double) info.follow_commit_us / 1000) / 1000,
+                info.follow_skipped);
     }
 
     return ngx_slprintf(p, last,

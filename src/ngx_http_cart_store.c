@@ -633,6 +633,33 @@ ngx_http_cart_store_reader(const char *msg, void *ctx)
 }
 
 
+
+/*
+ * A value of "meta" in the open transaction: NGX_OK (copied into buf when
+ * it has exactly len bytes), or NGX_DECLINED when it is not there.
+ */
+static ngx_int_t
+ngx_http_cart_store_meta(const char *name, void *buf, size_t len)
+{
+    MDB_val  key, val;
+
+    key.mv_data = (void *) name;
+    key.mv_size = ngx_strlen(name);
+
+    if (mdb_get(ngx_http_cart_store.txn,
+                ngx_http_cart_store.dbi[CART_DB_META], &key, &val) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (buf && val.mv_size == len) {
+        ngx_memcpy(buf, val.mv_data, len);
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_cart_store_read_info(ngx_http_request_t *r, void *data)
 {
@@ -655,6 +682,20 @@ ngx_http_cart_store_read_info(ngx_http_request_t *r, void *data)
                         &lines) < 0)
     {
         return NGX_ERROR;
+    }
+
+    info->follows = ngx_http_cart_store_meta(CART_META_PG_SLOT_KEY, NULL, 0)
+                    == NGX_OK;
+
+    if (info->follows) {
+        (void) ngx_http_cart_store_meta(CART_META_PG_LSN_KEY,
+                                        &info->follow_lsn, sizeof(uint64_t));
+        (void) ngx_http_cart_store_meta(CART_META_PG_COMMIT_KEY,
+                                        &info->follow_commit_us,
+                                        sizeof(int64_t));
+        (void) ngx_http_cart_store_meta(CART_META_PG_SKIPPED_KEY,
+                                        &info->follow_skipped,
+                                        sizeof(uint64_t));
     }
 
     info->open = 1;

@@ -103,6 +103,10 @@ typedef struct {
     size_t              map_used;
     ngx_uint_t          readers;    /* slots of live processes */
     ngx_uint_t          max_readers;
+    ngx_uint_t          follows;    /* cartctl follow keeps it: the rest */
+    uint64_t            follow_lsn;
+    int64_t             follow_commit_us;   /* Unix microseconds */
+    uint64_t            follow_skipped;
 } ngx_http_cart_store_info_t;
 
 ngx_int_t ngx_http_cart_store_info(ngx_http_request_t *r,

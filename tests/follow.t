@@ -136,6 +136,57 @@ my $lsn = psql($pg, "SELECT confirmed_flush_lsn FROM pg_replication_slots "
 is(stat_of('a')->{follow_lsn}, $lsn,
    "PostgreSQL has the store's LSN as confirmed ($lsn)");
 
+# cart_metrics shows the same, from the store a node's nginx serves
+if (my $module = $ENV{TEST_NGINX_LOAD_MODULES}) {
+    my $port = free_port();
+    system("chmod -R a+rwX $tmp/a") == 0 or die 'chmod';
+    mkdir "$tmp/nginx";
+    chmod 0755, "$tmp/nginx";
+    open my $conf, '>', "$tmp/nginx/nginx.conf" or die $!;
+    print $conf "load_module $module;\n",
+                ($> == 0 ? "user nobody nogroup;\n" : ''),
+                "daemon off; error_log $tmp/nginx/error.log;\n",
+                "pid $tmp/nginx/nginx.pid; events {}\n",
+                "http { access_log off; cart_store $tmp/a;\n",
+                "server { listen 127.0.0.1:$port;\n",
+                "location = /metrics { cart_metrics; } } }\n";
+    close $conf;
+    my $nginx = spawn("$tmp/nginx/stderr", $ENV{TEST_NGINX_BINARY},
+                      '-p', "$tmp/nginx/", '-c', "$tmp/nginx/nginx.conf");
+    my $scrape = '';
+    wait_for('nginx', sub {
+        $scrape = `curl -s http://127.0.0.1:$port/metrics`;
+        $scrape =~ /cart_follow_lsn/;
+    });
+    kill 'TERM', $nginx;
+    waitpid $nginx, 0;
+
+    my ($hi, $lo) = map { hex } stat_of('a')->{follow_lsn} =~ m{^(\w+)/(\w+)$};
+    like($scrape, qr/^cart_follow_lsn ${\ ($hi * 2**32 + $lo)}$/m,
+         'cart_metrics: cart_follow_lsn, the same LSN as a number');
+    my ($ts) = stat_of('a')->{follow_commit} =~ /^(.*)Z$/;
+    my ($scraped) = $scrape
+        =~ /^cart_follow_last_commit_timestamp_seconds (\d+\.\d{6})$/m;
+    is(POSIX::strftime('%Y-%m-%dT%H:%M:%S', gmtime($scraped // 0))
+       . substr($scraped // '', -7), $ts,
+       '... cart_follow_last_commit_timestamp_seconds, its commit time');
+    like($scrape, qr/^cart_follow_last_commit_age_seconds \d+\.\d{3}$/m,
+         '... cart_follow_last_commit_age_seconds');
+    like($scrape, qr/^cart_follow_skipped_records 0$/m,
+         '... cart_follow_skipped_records');
+
+    SKIP: {
+        chomp(my $promtool = `sh -c 'command -v promtool'`);
+        skip 'promtool is not installed (Debian: prometheus)', 1 if !$promtool;
+        open my $pipe, '|-', "$promtool check metrics >$tmp/promtool.out 2>&1"
+            or die "promtool: $!";
+        print $pipe $scrape;
+        close $pipe;
+        is($? >> 8, 0, '... which promtool check metrics finds clean')
+            or diag(slurp("$tmp/promtool.out"));
+    }
+}
+
 # a follower of the same slot, and a new store for a slot in use
 ($rc, $out, $err) = run('--store', "$tmp/a", 'follow', "'$ci'", '--slot',
                         'node_a');
