@@ -50,7 +50,9 @@ typedef struct {
     unsigned             pending;           /* whole ones in f->txn */
     uint64_t             pending_lsn;       /* the last one's end */
     int64_t              pending_time;      /* its commit time */
-    cartctl_batch_t      batch;             /* records not yet applied */
+    cartctl_batch_t      batch[2];          /* records not yet applied */
+    int                  filling;           /* the batch records go into */
+    long                 busy;              /* the other's workers, or -1 */
     pthread_t            threads[16];
     long                 nthreads;
     time_t               status_at;
@@ -253,51 +255,88 @@ cartctl_follow_line(cartctl_follower_t *f, cartctl_line_t *line)
 }
 
 
-/*
- * The records gathered so far prepared (by the worker threads, when there
- * are enough of them to be worth it) and applied in order into f->txn.
- */
+/* a prepared batch applied in order into f->txn, and emptied */
 static int
-cartctl_follow_flush(cartctl_follower_t *f)
+cartctl_follow_apply(cartctl_follower_t *f, cartctl_batch_t *batch)
 {
-    int       status;
-    long      started;
-    size_t    i;
-
-    if (f->batch.n == 0) {
-        return CARTCTL_OK;
-    }
-
-    started = cartctl_start(&f->batch, f->threads,
-                            f->batch.n >= CARTCTL_FOLLOW_THREADS_FROM
-                            ? f->nthreads : 0);
-    cartctl_join(f->threads, started);
+    int     status;
+    size_t  i;
 
     status = CARTCTL_OK;
 
-    for (i = 0; i < f->batch.n; i++) {
+    for (i = 0; i < batch->n; i++) {
         if (status == CARTCTL_OK) {
-            status = cartctl_follow_line(f, &f->batch.lines[i]);
+            status = cartctl_follow_line(f, &batch->lines[i]);
         }
 
-        cart_record_free(&f->batch.lines[i].rec);
+        cart_record_free(&batch->lines[i].rec);
     }
 
-    f->batch.n = 0;
+    batch->n = 0;
 
     return status;
 }
 
 
-/* a record's text gathered into the batch (applied when it is full) */
+/* the batch the workers prepare, once they are done, applied */
+static int
+cartctl_follow_finish(cartctl_follower_t *f)
+{
+    if (f->busy < 0) {
+        return CARTCTL_OK;
+    }
+
+    cartctl_join(f->threads, f->busy);
+    f->busy = -1;
+
+    return cartctl_follow_apply(f, &f->batch[!f->filling]);
+}
+
+
+/*
+ * Every record gathered so far prepared and applied into f->txn: the one
+ * batch's by the workers already, the other's by them (when there are
+ * enough records to be worth it) or by this thread.
+ */
+static int
+cartctl_follow_flush(cartctl_follower_t *f)
+{
+    int               rc;
+    long              started;
+    cartctl_batch_t  *batch;
+
+    rc = cartctl_follow_finish(f);
+    if (rc != CARTCTL_OK) {
+        return rc;
+    }
+
+    batch = &f->batch[f->filling];
+
+    started = cartctl_start(batch, f->threads,
+                            batch->n >= CARTCTL_FOLLOW_THREADS_FROM
+                            ? f->nthreads : 0);
+    cartctl_join(f->threads, started);
+
+    return cartctl_follow_apply(f, batch);
+}
+
+
+/*
+ * A record's text gathered into the batch; a full batch goes to the
+ * workers, and this thread goes on with the other (applying the one before
+ * it first), as the import does.
+ */
 static int
 cartctl_follow_record(cartctl_follower_t *f, const char *text, size_t len,
     uint64_t lsn)
 {
+    int              rc;
     char            *p;
     cartctl_line_t  *line;
+    cartctl_batch_t *batch;
 
-    line = &f->batch.lines[f->batch.n];
+    batch = &f->batch[f->filling];
+    line = &batch->lines[batch->n];
 
     if (line->cap < len + 1) {
         p = realloc(line->text, len + 1);
@@ -315,8 +354,22 @@ cartctl_follow_record(cartctl_follower_t *f, const char *text, size_t len,
     line->len = (ssize_t) len;
     line->tag = lsn;
 
-    if (++f->batch.n == CARTCTL_BATCH) {
-        return cartctl_follow_flush(f);
+    if (++batch->n < CARTCTL_BATCH) {
+        return CARTCTL_OK;
+    }
+
+    rc = cartctl_follow_finish(f);
+    if (rc != CARTCTL_OK) {
+        return rc;
+    }
+
+    f->busy = cartctl_start(batch, f->threads, f->nthreads);
+    f->filling = !f->filling;
+
+    if (f->busy == 0) {
+        /* no worker started: this thread prepared it */
+        f->busy = -1;
+        return cartctl_follow_apply(f, batch);
     }
 
     return CARTCTL_OK;
@@ -334,6 +387,11 @@ cartctl_follow_commit(cartctl_follower_t *f)
 
     if (f->txn == NULL || f->txn_open || f->pending == 0) {
         return CARTCTL_OK;
+    }
+
+    rc = cartctl_follow_flush(f);
+    if (rc != CARTCTL_OK) {
+        return rc;
     }
 
     rc = cartctl_follow_mark(f, f->pending_lsn, f->pending_time);
@@ -361,7 +419,21 @@ cartctl_follow_commit(cartctl_follower_t *f)
 static void
 cartctl_follow_abort(cartctl_follower_t *f)
 {
-    f->batch.n = 0;
+    size_t            i;
+    cartctl_batch_t  *batch;
+
+    if (f->busy >= 0) {
+        cartctl_join(f->threads, f->busy);
+        f->busy = -1;
+        batch = &f->batch[!f->filling];
+
+        for (i = 0; i < batch->n; i++) {
+            cart_record_free(&batch->lines[i].rec);
+        }
+    }
+
+    f->batch[0].n = 0;
+    f->batch[1].n = 0;
 
     if (f->txn) {
         mdb_txn_abort(f->txn);
@@ -751,11 +823,6 @@ cartctl_follow_message(cartctl_follower_t *f, const cart_pg_message_t *m)
             return CARTCTL_OK;
         }
 
-        rc = cartctl_follow_flush(f);
-        if (rc != CARTCTL_OK) {
-            return rc;
-        }
-
         f->pending++;
         f->pending_lsn = m->end_lsn;
         f->pending_time = m->commit_time;
@@ -799,14 +866,27 @@ cartctl_follow_stream(cartctl_follower_t *f, int *fatal)
         n = PQgetCopyData(f->repl, &buf, 1);
 
         if (n == 0) {
-            /* nothing more here now: what is applied is committed */
-            rc = cartctl_follow_commit(f);
-            if (rc != CARTCTL_OK) {
-                *fatal = (rc != CARTCTL_POSTGRES);
-                return rc;
+            /*
+             * Nothing more here now.  During a backlog more comes within a
+             * millisecond: wait that long before committing, once a group
+             * has grown past one transaction; else commit at once.
+             */
+            sock = PQsocket(f->repl);
+            FD_ZERO(&rfds);
+            FD_SET(sock, &rfds);
+            tv.tv_sec = 0;
+            tv.tv_usec = 1000;
+
+            if (f->pending < 2 || f->txn_open
+                || select(sock + 1, &rfds, NULL, NULL, &tv) <= 0)
+            {
+                rc = cartctl_follow_commit(f);
+                if (rc != CARTCTL_OK) {
+                    *fatal = (rc != CARTCTL_POSTGRES);
+                    return rc;
+                }
             }
 
-            sock = PQsocket(f->repl);
             FD_ZERO(&rfds);
             FD_SET(sock, &rfds);
             tv.tv_sec = 1;
@@ -992,8 +1072,11 @@ cartctl_follow(cartctl_store_t *st, char **args, int nargs)
                                    "\"%s\"", slot, f.slot);
     }
 
-    f.batch.lines = calloc(CARTCTL_BATCH, sizeof(cartctl_line_t));
-    if (f.batch.lines == NULL) {
+    f.busy = -1;
+    f.batch[0].lines = calloc(CARTCTL_BATCH, sizeof(cartctl_line_t));
+    f.batch[1].lines = calloc(CARTCTL_BATCH, sizeof(cartctl_line_t));
+
+    if (f.batch[0].lines == NULL || f.batch[1].lines == NULL) {
         fprintf(stderr, "cartctl: follow: out of memory\n");
         return CARTCTL_STORE;
     }
@@ -1096,11 +1179,12 @@ done:
         PQfinish(f.repl);
     }
 
-    for (wait = 0; wait < CARTCTL_BATCH; wait++) {
-        free(f.batch.lines[wait].text);
+    for (wait = 0; wait < 2 * CARTCTL_BATCH; wait++) {
+        free(f.batch[wait / CARTCTL_BATCH].lines[wait % CARTCTL_BATCH].text);
     }
 
-    free(f.batch.lines);
+    free(f.batch[0].lines);
+    free(f.batch[1].lines);
 
     return rc;
 }
