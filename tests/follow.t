@@ -35,10 +35,16 @@ sub run {
     return ($? >> 8, $out, slurp("$tmp/stderr"));
 }
 
+# the followers started, stopped at the end whatever happens
+my @followers;
+END { local $?; kill 'TERM', @followers; waitpid $_, 0 for @followers; }
+
 sub follower {
     my ($store, @opts) = @_;
-    return spawn("$tmp/$store.log", $bin, '--store', "$tmp/$store", 'follow',
-                 $ci, @opts);
+    my $pid = spawn("$tmp/$store.log", $bin, '--store', "$tmp/$store",
+                    'follow', $ci, @opts);
+    push @followers, $pid;
+    return $pid;
 }
 
 sub stop {
@@ -175,16 +181,8 @@ if (my $module = $ENV{TEST_NGINX_LOAD_MODULES}) {
     like($scrape, qr/^cart_follow_skipped_records 0$/m,
          '... cart_follow_skipped_records');
 
-    SKIP: {
-        chomp(my $promtool = `sh -c 'command -v promtool'`);
-        skip 'promtool is not installed (Debian: prometheus)', 1 if !$promtool;
-        open my $pipe, '|-', "$promtool check metrics >$tmp/promtool.out 2>&1"
-            or die "promtool: $!";
-        print $pipe $scrape;
-        close $pipe;
-        is($? >> 8, 0, '... which promtool check metrics finds clean')
-            or diag(slurp("$tmp/promtool.out"));
-    }
+    promtool_check($scrape, "$tmp/promtool.out",
+                   '... which promtool check metrics finds clean');
 }
 
 # a follower of the same slot, and a new store for a slot in use
@@ -206,32 +204,21 @@ like($err, qr/this store follows slot "node_a", not "node_x"/, '... saying so');
 # restarted on the way
 my $dev = 'f0110000-0000-4000-8000-000000000001';
 my @domains = map { "d$_.follow.test" } 1 .. 3;
-pg_insert($pg, (map { qq({"kind":"domain","domain":"$_","display_name":"$_",)
-                      . qq("platform_id":"test","available":true}) } @domains),
-          qq({"kind":"device","device_id":"$dev",)
-          . qq("expires_at":"2099-01-01T00:00:00Z"}));
+pg_device($pg, $dev, @domains);
 
-sub money { qq({"currency":"USD","value":$_[0],"number":$_[0]00,"symbol":"\$"}) }
-
-sub carts {
-    my $n = shift;
-    return map {
-        qq({"kind":"cart","device_id":"$dev","domain":"$_",)
-        . qq("expires_at":"2099-01-01T00:00:00Z",)
-        . qq("updated_at":"2026-11-24T00:00:00Z","cart":{"cart_id":"n-$n",)
-        . qq("line_items":[{"line_item_id":"i1","quantity":1,)
-        . qq("price":${\ money(1)},"line_price":${\ money(1)}}],)
-        . qq("sub_total":${\ money(1)},"total":${\ money(1)}}})
-    } @domains;
-}
+sub carts { counter_carts($dev, shift, @domains) }
 
 my $updates = 300;
 my $writer = fork() // die "fork: $!";
 if ($writer == 0) {
     # as a backend would: a transaction that fails (PostgreSQL restarting)
     # is tried again
+    my $parent = getppid();
     for my $n (1 .. $updates) {
-        sleep 0.1 while !eval { pg_insert($pg, carts($n)); 1 };
+        while (!eval { pg_insert($pg, carts($n)); 1 }) {
+            POSIX::_exit(1) if getppid() != $parent;
+            sleep 0.1;
+        }
     }
     POSIX::_exit(0);
 }

@@ -277,17 +277,8 @@ like(request('POST'), qr{^HTTP/1\.1 405 }, 'POST /metrics: 405');
 like(request('HEAD'), qr{^HTTP/1\.1 200 .*\r\n\r\n\z}s,
      'HEAD /metrics: 200 without a body');
 
-SKIP: {
-    my $promtool = `sh -c 'command -v promtool'`;
-    chomp $promtool;
-    skip 'promtool is not installed (Debian: prometheus)', 1 if !$promtool;
-    open my $pipe, '|-', "$promtool check metrics >$dir/promtool.out 2>&1"
-        or die "promtool: $!";
-    print $pipe $body;
-    close $pipe;
-    is($? >> 8, 0, 'promtool check metrics: no problem')
-        or diag(slurp("$dir/promtool.out"));
-}
+promtool_check($body, "$dir/promtool.out",
+               'promtool check metrics: no problem');
 
 kill 'QUIT', $nginx_pid;
 waitpid $nginx_pid, 0;

@@ -38,7 +38,7 @@ chmod 0755, $tmp;
 
 # the hosts: names unique to this run, addresses on the test's own bridge
 my $tag = 'ct' . ($$ % 100000);
-my $net = '10.231.77';
+my $net = '10.231.' . ($$ % 250);
 my $bridge = "${tag}br";
 my %ip = (db => "$net.1", n1 => "$net.2", n2 => "$net.3", n3 => "$net.4");
 my (@pids, @netns);
@@ -63,6 +63,7 @@ sub host {
 }
 
 END {
+    local $?;
     # nginx's master takes its workers along on TERM
     kill 'TERM', @pids if @pids;
     waitpid $_, 0 for @pids;
@@ -83,24 +84,12 @@ my $ci = "host=$ip{db} port=5432 dbname=cartdb user=postgres";
 # the device, its three domains, a token for it
 my $dev = 'aa000000-0000-4000-8000-00000000000a';
 my @domains = map { "d$_.nodes.test" } 1 .. 3;
-pg_insert($pg, (map { qq({"kind":"domain","domain":"$_","display_name":"$_",)
-                      . qq("platform_id":"test","available":true}) } @domains),
-          qq({"kind":"device","device_id":"$dev",)
-          . qq("expires_at":"2099-01-01T00:00:00Z"}));
+pg_device($pg, $dev, @domains);
 my $token = jwt('RS256', "$CartTest::KEYS/rs256.key",
                 { device_id => $dev, exp => time + 3600 });
 
-sub carts {
-    my $n = shift;
-    my $m = '{"currency":"USD","value":1,"number":100,"symbol":"$"}';
-    return map {
-        qq({"kind":"cart","device_id":"$dev","domain":"$_",)
-        . qq("expires_at":"2099-01-01T00:00:00Z",)
-        . qq("updated_at":"2026-11-24T00:00:00Z","cart":{"cart_id":"n-$n",)
-        . qq("line_items":[{"line_item_id":"i1","quantity":1,)
-        . qq("price":$m,"line_price":$m}],"sub_total":$m,"total":$m}})
-    } @domains;
-}
+sub carts { counter_carts($dev, shift, @domains) }
+
 pg_insert($pg, carts(0));
 
 # a node: its host, its follower and store, its nginx
@@ -196,9 +185,10 @@ sub writer {
 
     if ($pid == 0) {
         close $r;
-        my $dbh;
+        my ($dbh, $parent) = (undef, getppid());
         for my $n ($from .. $to) {
             while (1) {
+                POSIX::_exit(1) if getppid() != $parent;
                 my $ok = eval {
                     $dbh ||= DBI->connect("dbi:Pg:" . ($ci =~ s/ /;/gr),
                                           '', '', { RaiseError => 1,
@@ -222,6 +212,7 @@ sub writer {
     }
 
     close $w;
+    push @pids, $pid;
     return ($pid, $r);
 }
 

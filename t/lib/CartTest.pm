@@ -25,7 +25,7 @@ use base 'Exporter';
 our @EXPORT = qw(
     $KEYS $DATA $DEV_A $DEV_B $DEV_C $DEV_MANY $DEV_OLD %tok %body
     jwt jwt_parts b64url store cartctl import_lines http_get firmly_setup
-    slurp api_http free_port spawn
+    slurp api_http free_port spawn promtool_check
     get_record put_records error_body error_log_text early_in_second
     stored_cart
 );
@@ -188,6 +188,24 @@ sub spawn {
     }
 
     return $pid;
+}
+
+# Prometheus' own check of a scrape (promtool from Debian's prometheus
+# package, which make test puts on PATH): a test, or a skip without it
+sub promtool_check {
+    my ($text, $out, $name) = @_;
+
+  SKIP: {
+        chomp(my $promtool = `sh -c 'command -v promtool'`);
+        Test::More::skip('promtool is not installed (Debian: prometheus)', 1)
+            if !$promtool;
+        open my $pipe, '|-', "$promtool check metrics >$out 2>&1"
+            or die "promtool: $!";
+        print $pipe $text;
+        close $pipe;
+        Test::More::is($? >> 8, 0, $name)
+            or Test::More::diag(slurp($out));
+    }
 }
 
 # a fresh store at $dir from NDJSON files

@@ -14,7 +14,7 @@ use File::Basename qw(dirname);
 use base 'Exporter';
 
 our @EXPORT = qw(pg_available pg_start pg_stop pg_restart psql pg_records
-                 pg_insert);
+                 pg_insert pg_device counter_carts);
 
 our $BIN = '/usr/lib/postgresql/15/bin';
 our $SQL = abs_path(dirname(__FILE__) . '/../../sql/cart_records.sql');
@@ -117,6 +117,30 @@ sub quote {
     my $s = shift;
     $s =~ s/'/''/g;
     return "'$s'";
+}
+
+# a device and its domains (each as its own display name), inserted
+sub pg_device {
+    my ($pg, $dev, @domains) = @_;
+    pg_insert($pg, (map { qq({"kind":"domain","domain":"$_",)
+                          . qq("display_name":"$_","platform_id":"test",)
+                          . qq("available":true}) } @domains),
+              qq({"kind":"device","device_id":"$dev",)
+              . qq("expires_at":"2099-01-01T00:00:00Z"}));
+}
+
+# the device's carts at these domains, one each, with the counter $n as
+# their cart_id ("n-$n"): what a test's writer updates together
+sub counter_carts {
+    my ($dev, $n, @domains) = @_;
+    my $m = '{"currency":"USD","value":1,"number":100,"symbol":"$"}';
+    return map {
+        qq({"kind":"cart","device_id":"$dev","domain":"$_",)
+        . qq("expires_at":"2099-01-01T00:00:00Z",)
+        . qq("updated_at":"2026-11-24T00:00:00Z","cart":{"cart_id":"n-$n",)
+        . qq("line_items":[{"line_item_id":"i1","quantity":1,)
+        . qq("price":$m,"line_price":$m}],"sub_total":$m,"total":$m}})
+    } @domains;
 }
 
 # every record of the table, in id order
