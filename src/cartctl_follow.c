@@ -8,6 +8,7 @@
  * subscriptions do.  README: "Many nodes".
  */
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -112,16 +113,11 @@ cartctl_follow_pg_fail(const char *what, PGconn *conn, PGresult *res)
 static PGconn *
 cartctl_follow_connect(const char *conninfo, int replication)
 {
-    const char  *keys[] = { "dbname", "replication", "application_name",
+    /* libpq passes over a keyword whose value is NULL */
+    const char  *keys[] = { "dbname", "application_name", "replication",
                             NULL };
-    const char  *values[] = { conninfo, replication ? "database" : NULL,
-                              "cartctl follow", NULL };
-
-    if (!replication) {
-        keys[1] = "application_name";
-        values[1] = "cartctl follow";
-        keys[2] = NULL;
-    }
+    const char  *values[] = { conninfo, "cartctl follow",
+                              replication ? "database" : NULL, NULL };
 
     return PQconnectdbParams(keys, values, 1);
 }
@@ -145,6 +141,25 @@ cartctl_meta_u64(MDB_txn *txn, cartctl_store_t *st, const char *name)
     memcpy(&v, val.mv_data, sizeof(uint64_t));
 
     return v;
+}
+
+
+static int
+cartctl_meta_text(MDB_txn *txn, cartctl_store_t *st, const char *name,
+    char *buf, size_t len)
+{
+    MDB_val  key, val;
+
+    key.mv_data = (void *) name;
+    key.mv_size = strlen(name);
+
+    if (mdb_get(txn, st->dbi[CART_DB_META], &key, &val) != 0) {
+        return -1;
+    }
+
+    snprintf(buf, len, "%.*s", (int) val.mv_size, (char *) val.mv_data);
+
+    return 0;
 }
 
 
@@ -909,30 +924,30 @@ cartctl_follow_stream(cartctl_follower_t *f, int *fatal)
             return cartctl_follow_pg_fail("stream", f->repl, NULL);
         }
 
-        rc = cart_pg_copy_decode((unsigned char *) buf, (size_t) n, &copy,
-                                 &err);
-
-        if (rc == 0 && copy.type == 'w') {
-            rc = cart_pg_decode(copy.data, copy.len, &msg, &err);
-            rc = rc ? rc : cartctl_follow_message(f, &msg);
-
-            if (rc != CARTCTL_OK && rc != -1) {
-                PQfreemem(buf);
-                *fatal = (rc != CARTCTL_POSTGRES);
-                return rc;
-            }
-
-        } else if (rc == 0 && copy.reply && cartctl_follow_status(f) != 0) {
+        if (cart_pg_copy_decode((unsigned char *) buf, (size_t) n, &copy,
+                                &err) != 0
+            || (copy.type == 'w'
+                && cart_pg_decode(copy.data, copy.len, &msg, &err) != 0))
+        {
             PQfreemem(buf);
-            return cartctl_follow_pg_fail("status", f->repl, NULL);
+            *fatal = 1;
+            return cartctl_follow_fail("a message I cannot read: %s", err);
+        }
+
+        if (copy.type == 'w') {
+            rc = cartctl_follow_message(f, &msg);
+
+        } else {
+            rc = copy.reply && cartctl_follow_status(f) != 0
+                 ? cartctl_follow_pg_fail("status", f->repl, NULL)
+                 : CARTCTL_OK;
         }
 
         PQfreemem(buf);
 
-        if (rc == -1) {
-            *fatal = 1;
-            return cartctl_follow_fail("a message I cannot read: %s",
-                                       err ? err : "?");
+        if (rc != CARTCTL_OK) {
+            *fatal = (rc != CARTCTL_POSTGRES);
+            return rc;
         }
     }
 }
@@ -994,10 +1009,8 @@ cartctl_follow_args(cartctl_follower_t *f, char **args, int nargs)
         snprintf(slot, sizeof(slot), "cart_%s", hostname);
 
         for (c = 0; slot[c]; c++) {
-            slot[c] = (slot[c] >= 'A' && slot[c] <= 'Z') ? slot[c] + 32
-                      : (slot[c] >= 'a' && slot[c] <= 'z')
-                        || (slot[c] >= '0' && slot[c] <= '9') ? slot[c]
-                      : '_';
+            slot[c] = isalnum((unsigned char) slot[c])
+                      ? (char) tolower((unsigned char) slot[c]) : '_';
         }
 
         f->slot = slot;
@@ -1015,40 +1028,39 @@ cartctl_follow_args(cartctl_follower_t *f, char **args, int nargs)
 }
 
 
-/* the store's slot and LSN, if it follows one: 0, 1, or an LMDB error */
+/*
+ * The store's slot and LSN, if it follows one: 1 (slot and f->applied
+ * set), 0, or -1 with the LMDB error in *rc.
+ */
 static int
-cartctl_follow_state(cartctl_follower_t *f, char *slot, size_t len)
+cartctl_follow_state(cartctl_follower_t *f, char *slot, size_t len, int *rc)
 {
-    int       rc;
-    MDB_val   key, val;
+    int       known;
     MDB_txn  *txn;
 
-    rc = mdb_txn_begin(f->st->env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0) {
-        return rc;
+    *rc = mdb_txn_begin(f->st->env, NULL, MDB_RDONLY, &txn);
+    if (*rc != 0) {
+        return -1;
     }
 
-    key.mv_data = CART_META_PG_SLOT_KEY;
-    key.mv_size = sizeof(CART_META_PG_SLOT_KEY) - 1;
+    known = cartctl_meta_text(txn, f->st, CART_META_PG_SLOT_KEY, slot, len)
+            == 0;
 
-    rc = mdb_get(txn, f->st->dbi[CART_DB_META], &key, &val);
-
-    if (rc == 0) {
-        snprintf(slot, len, "%.*s", (int) val.mv_size,
-                 (char *) val.mv_data);
+    if (known) {
         f->applied = cartctl_meta_u64(txn, f->st, CART_META_PG_LSN_KEY);
     }
 
     mdb_txn_abort(txn);
 
-    return rc == 0 ? 1 : rc == MDB_NOTFOUND ? 0 : rc;
+    return known;
 }
 
 
 int
 cartctl_follow(cartctl_store_t *st, char **args, int nargs)
 {
-    int                  rc, fatal, known, wait;
+    int                  rc, fatal, known, wait, b;
+    size_t               i;
     char                 slot[80], where[20];
     PGconn              *conn;
     cartctl_follower_t   f;
@@ -1062,9 +1074,9 @@ cartctl_follow(cartctl_store_t *st, char **args, int nargs)
         return rc;
     }
 
-    known = cartctl_follow_state(&f, slot, sizeof(slot));
+    known = cartctl_follow_state(&f, slot, sizeof(slot), &rc);
     if (known < 0) {
-        return cartctl_store_error(st, "follow", known);
+        return cartctl_store_error(st, "follow", rc);
     }
 
     if (known && strcmp(slot, f.slot) != 0) {
@@ -1179,33 +1191,15 @@ done:
         PQfinish(f.repl);
     }
 
-    for (wait = 0; wait < 2 * CARTCTL_BATCH; wait++) {
-        free(f.batch[wait / CARTCTL_BATCH].lines[wait % CARTCTL_BATCH].text);
-    }
+    for (b = 0; b < 2; b++) {
+        for (i = 0; i < CARTCTL_BATCH; i++) {
+            free(f.batch[b].lines[i].text);
+        }
 
-    free(f.batch[0].lines);
-    free(f.batch[1].lines);
+        free(f.batch[b].lines);
+    }
 
     return rc;
-}
-
-
-static int
-cartctl_meta_text(MDB_txn *txn, cartctl_store_t *st, const char *name,
-    char *buf, size_t len)
-{
-    MDB_val  key, val;
-
-    key.mv_data = (void *) name;
-    key.mv_size = strlen(name);
-
-    if (mdb_get(txn, st->dbi[CART_DB_META], &key, &val) != 0) {
-        return -1;
-    }
-
-    snprintf(buf, len, "%.*s", (int) val.mv_size, (char *) val.mv_data);
-
-    return 0;
 }
 
 
