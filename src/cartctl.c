@@ -73,7 +73,7 @@ static const char  *cartctl_usage =
 
 typedef struct {
     const char   *name;
-    int           write;            /* opens the store to write */
+    int           mode;             /* CARTCTL_READ, _WRITE, _WRITE_MAP */
     int           min_args;
     int           max_args;
     int         (*run)(cartctl_store_t *st, char **args, int nargs);
@@ -397,12 +397,12 @@ cartctl_import_command(cartctl_store_t *st, char **args, int nargs)
 
 
 static const cartctl_command_t  cartctl_commands[] = {
-    { "import", 1, 0, 1, cartctl_import_command },
-    { "get", 0, 2, 4, cartctl_get },
-    { "dump", 0, 0, 0, cartctl_dump },
-    { "stat", 0, 0, 0, cartctl_stat },
-    { "delete", 1, 2, 3, cartctl_delete },
-    { "follow", 1, 1, 7, cartctl_follow },
+    { "import", CARTCTL_WRITE, 0, 1, cartctl_import_command },
+    { "get", CARTCTL_READ, 2, 4, cartctl_get },
+    { "dump", CARTCTL_READ, 0, 0, cartctl_dump },
+    { "stat", CARTCTL_READ, 0, 0, cartctl_stat },
+    { "delete", CARTCTL_WRITE, 2, 3, cartctl_delete },
+    { "follow", CARTCTL_WRITE_MAP, 1, 7, cartctl_follow },
     { NULL, 0, 0, 0, NULL }
 };
 
@@ -435,8 +435,9 @@ int
 main(int argc, char **argv)
 {
     int                        c, rc, nargs;
-    char                      *store, **args;
+    char                      *store, **args, slot[80];
     size_t                     map_size;
+    uint64_t                   lsn;
     cartctl_store_t            st;
     const cartctl_command_t   *cmd;
 
@@ -504,9 +505,24 @@ main(int argc, char **argv)
         return CARTCTL_USAGE;
     }
 
-    rc = cartctl_open(&st, store, map_size, cmd->write);
+    rc = cartctl_open(&st, store, map_size, cmd->mode);
     if (rc != CARTCTL_OK) {
         return rc;
+    }
+
+    /*
+     * A followed store is written by its follower alone (through the map,
+     * which LMDB wants no other writer to mix with); its records come from
+     * the table.
+     */
+    if (cmd->mode == CARTCTL_WRITE
+        && cartctl_followed(&st, slot, sizeof(slot), &lsn, &rc) == 1)
+    {
+        fprintf(stderr, "cartctl: %s is kept by cartctl follow (slot "
+                "\"%s\"): write to its PostgreSQL table instead\n", store,
+                slot);
+        mdb_env_close(st.env);
+        return CARTCTL_USAGE;
     }
 
     rc = cmd->run(&st, args, nargs);

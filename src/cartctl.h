@@ -32,9 +32,20 @@ typedef void (*cartctl_each_pt)(const cart_kind_t *kind, MDB_val *key,
     MDB_val *value, void *data);
 
 
-/* opens (a writer: creates) the store at dir; an exit status */
+/*
+ * How cartctl_open() opens a store: to read; to write (creating it); or
+ * to write through the map (MDB_WRITEMAP): the follower's many commits
+ * then neither copy their pages nor write them all at commit, the kernel
+ * writing them back as they are made (the data file is as large as the
+ * map, sparse; see README, Many nodes).
+ */
+#define CARTCTL_READ       0
+#define CARTCTL_WRITE      1
+#define CARTCTL_WRITE_MAP  2
+
+/* opens the store at dir as mode says; an exit status */
 int cartctl_open(cartctl_store_t *st, const char *dir, size_t map_size,
-    int write);
+    int mode);
 
 /* an LMDB error as what to do about it, when there is something to do */
 const char *cartctl_reason(cartctl_store_t *st, int rc, char *buf,
@@ -112,6 +123,13 @@ int cartctl_import(cartctl_store_t *st, const char *file);
 
 /* follows a PostgreSQL table of records (cartctl_follow.c); exit status */
 int cartctl_follow(cartctl_store_t *st, char **args, int nargs);
+
+/*
+ * Whether the store is kept by cartctl follow: 1 (its slot into slot, the
+ * LSN it holds into *lsn), 0, or -1 with the LMDB error in *rc.
+ */
+int cartctl_followed(cartctl_store_t *st, char *slot, size_t len,
+    uint64_t *lsn, int *rc);
 
 /* prints what the store follows, if it does (cartctl_follow.c) */
 void cartctl_follow_stat(cartctl_store_t *st);

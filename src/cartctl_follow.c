@@ -26,11 +26,14 @@
 #include "cartctl.h"
 
 
-#define CARTCTL_FOLLOW_STATUS_EVERY  10     /* seconds between statuses */
-#define CARTCTL_FOLLOW_RETRY_MAX     10     /* seconds between reconnects */
-#define CARTCTL_FOLLOW_FETCH         "5000" /* rows a fetch of the copy */
-#define CARTCTL_FOLLOW_GROUP         1000   /* transactions a commit, most */
-#define CARTCTL_FOLLOW_THREADS_FROM  64     /* records worth the threads */
+#define CARTCTL_FOLLOW_STATUS_EVERY   10      /* seconds between statuses */
+#define CARTCTL_FOLLOW_RETRY_MAX      10      /* seconds between reconnects */
+#define CARTCTL_FOLLOW_FETCH          "5000"  /* rows a fetch of the copy */
+#define CARTCTL_FOLLOW_GROUP          1000    /* transactions a commit, most */
+#define CARTCTL_FOLLOW_GROUP_US       10000   /* a group's age, most */
+#define CARTCTL_FOLLOW_BACKLOG_US     1000000 /* the same, in a backlog */
+#define CARTCTL_FOLLOW_BACKLOG_WAIT_US 20000  /* for more, in a backlog */
+#define CARTCTL_FOLLOW_THREADS_FROM   64      /* records worth the threads */
 
 typedef struct {
     const char          *conninfo;
@@ -50,6 +53,7 @@ typedef struct {
     int                  txn_open;          /* between its Begin and Commit */
     unsigned             pending;           /* whole ones in f->txn */
     uint64_t             pending_lsn;       /* the last one's end */
+    int64_t              group_at;          /* when the first one came */
     int64_t              pending_time;      /* its commit time */
     cartctl_batch_t      batch[2];          /* records not yet applied */
     int                  filling;           /* the batch records go into */
@@ -78,6 +82,41 @@ cartctl_follow_now(void)
 
     return ((int64_t) ts.tv_sec - CART_PG_EPOCH) * 1000000
            + ts.tv_nsec / 1000;
+}
+
+
+/*
+ * The store is written through its map (CARTCTL_WRITE_MAP): a write that
+ * the file system cannot make (a full disk) comes as SIGBUS.  The open
+ * transaction is then lost and nothing else (LMDB writes a transaction's
+ * pages where no committed one points, and its meta page at the commit):
+ * the follower stops as for any store error, and PostgreSQL keeps what
+ * was not confirmed.
+ */
+static void
+cartctl_follow_bus(int signo)
+{
+    static const char  msg[] = "cartctl: follow: store: a write into the "
+                               "store's map failed (SIGBUS): is its disk "
+                               "full?\n";
+
+    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+        /* nothing more to do about it */
+    }
+
+    _exit(CARTCTL_STORE);
+}
+
+
+/* microseconds on a clock that only goes forward */
+static int64_t
+cartctl_follow_clock(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 
@@ -293,6 +332,20 @@ cartctl_follow_apply(cartctl_follower_t *f, cartctl_batch_t *batch)
 }
 
 
+/* a prepared batch emptied without applying it */
+static void
+cartctl_follow_drop(cartctl_batch_t *batch)
+{
+    size_t  i;
+
+    for (i = 0; i < batch->n; i++) {
+        cart_record_free(&batch->lines[i].rec);
+    }
+
+    batch->n = 0;
+}
+
+
 /* the batch the workers prepare, once they are done, applied */
 static int
 cartctl_follow_finish(cartctl_follower_t *f)
@@ -338,8 +391,9 @@ cartctl_follow_flush(cartctl_follower_t *f)
 
 /*
  * A record's text gathered into the batch; a full batch goes to the
- * workers, and this thread goes on with the other (applying the one before
- * it first), as the import does.
+ * workers, and while they prepare it this thread applies the one before it
+ * (which they are done with) and goes on gathering into that one, as the
+ * import does.
  */
 static int
 cartctl_follow_record(cartctl_follower_t *f, const char *text, size_t len,
@@ -348,7 +402,7 @@ cartctl_follow_record(cartctl_follower_t *f, const char *text, size_t len,
     int              rc;
     char            *p;
     cartctl_line_t  *line;
-    cartctl_batch_t *batch;
+    cartctl_batch_t *batch, *done;
 
     batch = &f->batch[f->filling];
     line = &batch->lines[batch->n];
@@ -373,21 +427,31 @@ cartctl_follow_record(cartctl_follower_t *f, const char *text, size_t len,
         return CARTCTL_OK;
     }
 
-    rc = cartctl_follow_finish(f);
-    if (rc != CARTCTL_OK) {
-        return rc;
+    done = NULL;
+
+    if (f->busy >= 0) {
+        cartctl_join(f->threads, f->busy);
+        done = &f->batch[!f->filling];
     }
 
     f->busy = cartctl_start(batch, f->threads, f->nthreads);
     f->filling = !f->filling;
 
+    rc = done ? cartctl_follow_apply(f, done) : CARTCTL_OK;
+
     if (f->busy == 0) {
         /* no worker started: this thread prepared it */
         f->busy = -1;
-        return cartctl_follow_apply(f, batch);
+
+        if (rc != CARTCTL_OK) {
+            cartctl_follow_drop(batch);
+            return rc;
+        }
+
+        rc = cartctl_follow_apply(f, batch);
     }
 
-    return CARTCTL_OK;
+    return rc;
 }
 
 
@@ -434,17 +498,10 @@ cartctl_follow_commit(cartctl_follower_t *f)
 static void
 cartctl_follow_abort(cartctl_follower_t *f)
 {
-    size_t            i;
-    cartctl_batch_t  *batch;
-
     if (f->busy >= 0) {
         cartctl_join(f->threads, f->busy);
         f->busy = -1;
-        batch = &f->batch[!f->filling];
-
-        for (i = 0; i < batch->n; i++) {
-            cart_record_free(&batch->lines[i].rec);
-        }
+        cartctl_follow_drop(&f->batch[!f->filling]);
     }
 
     f->batch[0].n = 0;
@@ -838,7 +895,10 @@ cartctl_follow_message(cartctl_follower_t *f, const cart_pg_message_t *m)
             return CARTCTL_OK;
         }
 
-        f->pending++;
+        if (f->pending++ == 0) {
+            f->group_at = cartctl_follow_clock();
+        }
+
         f->pending_lsn = m->end_lsn;
         f->pending_time = m->commit_time;
 
@@ -848,6 +908,37 @@ cartctl_follow_message(cartctl_follower_t *f, const cart_pg_message_t *m)
     default:
         return CARTCTL_OK;
     }
+}
+
+
+/*
+ * How long the transactions gathered in f->txn may wait for more before
+ * they are committed, in microseconds (0: commit now).  In a backlog (the
+ * last committed on PostgreSQL a second ago or more) a group grows for up
+ * to a second, waiting up to CARTCTL_FOLLOW_BACKLOG_WAIT_US each time the
+ * stream runs dry: fewer, larger commits apply it faster.  Near real time,
+ * a single transaction is committed at once, and a group that has grown
+ * past one (more came while the last was applied) waits a millisecond at
+ * a time while younger than CARTCTL_FOLLOW_GROUP_US: a steady stream would
+ * otherwise keep it open.
+ */
+static int64_t
+cartctl_follow_wait(cartctl_follower_t *f)
+{
+    int64_t  age;
+
+    if (f->pending == 0 || f->txn_open) {
+        return 0;
+    }
+
+    age = cartctl_follow_clock() - f->group_at;
+
+    if (cartctl_follow_now() - f->pending_time >= CARTCTL_FOLLOW_BACKLOG_US) {
+        return age < CARTCTL_FOLLOW_BACKLOG_US
+               ? CARTCTL_FOLLOW_BACKLOG_WAIT_US : 0;
+    }
+
+    return f->pending >= 2 && age < CARTCTL_FOLLOW_GROUP_US ? 1000 : 0;
 }
 
 
@@ -862,6 +953,7 @@ cartctl_follow_stream(cartctl_follower_t *f, int *fatal)
     int                 n, rc, sock;
     char               *buf;
     fd_set              rfds;
+    int64_t             wait;
     const char         *err;
     struct timeval      tv;
     cart_pg_copy_t      copy;
@@ -881,19 +973,15 @@ cartctl_follow_stream(cartctl_follower_t *f, int *fatal)
         n = PQgetCopyData(f->repl, &buf, 1);
 
         if (n == 0) {
-            /*
-             * Nothing more here now.  During a backlog more comes within a
-             * millisecond: wait that long before committing, once a group
-             * has grown past one transaction; else commit at once.
-             */
+            /* nothing more here now: commit, or wait a little for more */
             sock = PQsocket(f->repl);
             FD_ZERO(&rfds);
             FD_SET(sock, &rfds);
+            wait = cartctl_follow_wait(f);
             tv.tv_sec = 0;
-            tv.tv_usec = 1000;
+            tv.tv_usec = (suseconds_t) wait;
 
-            if (f->pending < 2 || f->txn_open
-                || select(sock + 1, &rfds, NULL, NULL, &tv) <= 0)
+            if (wait == 0 || select(sock + 1, &rfds, NULL, NULL, &tv) <= 0)
             {
                 rc = cartctl_follow_commit(f);
                 if (rc != CARTCTL_OK) {
@@ -1028,26 +1116,22 @@ cartctl_follow_args(cartctl_follower_t *f, char **args, int nargs)
 }
 
 
-/*
- * The store's slot and LSN, if it follows one: 1 (slot and f->applied
- * set), 0, or -1 with the LMDB error in *rc.
- */
-static int
-cartctl_follow_state(cartctl_follower_t *f, char *slot, size_t len, int *rc)
+int
+cartctl_followed(cartctl_store_t *st, char *slot, size_t len, uint64_t *lsn,
+    int *rc)
 {
     int       known;
     MDB_txn  *txn;
 
-    *rc = mdb_txn_begin(f->st->env, NULL, MDB_RDONLY, &txn);
+    *rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
     if (*rc != 0) {
         return -1;
     }
 
-    known = cartctl_meta_text(txn, f->st, CART_META_PG_SLOT_KEY, slot, len)
-            == 0;
+    known = cartctl_meta_text(txn, st, CART_META_PG_SLOT_KEY, slot, len) == 0;
 
     if (known) {
-        f->applied = cartctl_meta_u64(txn, f->st, CART_META_PG_LSN_KEY);
+        *lsn = cartctl_meta_u64(txn, st, CART_META_PG_LSN_KEY);
     }
 
     mdb_txn_abort(txn);
@@ -1074,7 +1158,7 @@ cartctl_follow(cartctl_store_t *st, char **args, int nargs)
         return rc;
     }
 
-    known = cartctl_follow_state(&f, slot, sizeof(slot), &rc);
+    known = cartctl_followed(st, slot, sizeof(slot), &f.applied, &rc);
     if (known < 0) {
         return cartctl_store_error(st, "follow", rc);
     }
@@ -1100,6 +1184,8 @@ cartctl_follow(cartctl_store_t *st, char **args, int nargs)
     sa.sa_handler = cartctl_follow_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = cartctl_follow_bus;
+    sigaction(SIGBUS, &sa, NULL);
 
     /* the checks and the first copy: any failure is the operator's */
     conn = cartctl_follow_connect(f.conninfo, 0);

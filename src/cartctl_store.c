@@ -40,7 +40,7 @@ cartctl_store_error(cartctl_store_t *st, const char *what, int rc)
 
 int
 cartctl_open(cartctl_store_t *st, const char *dir, size_t map_size,
-    int write)
+    int mode)
 {
     int           rc;
     char          path[4096];
@@ -51,7 +51,7 @@ cartctl_open(cartctl_store_t *st, const char *dir, size_t map_size,
     snprintf(path, sizeof(path), "%s/data.mdb", dir);
 
     if (stat(path, &sb) != 0) {
-        if (!write) {
+        if (mode == CARTCTL_READ) {
             fprintf(stderr, "cartctl: no store at %s\n", dir);
             return CARTCTL_STORE;
         }
@@ -76,7 +76,10 @@ cartctl_open(cartctl_store_t *st, const char *dir, size_t map_size,
     }
 
     if (rc == 0) {
-        rc = mdb_env_open(st->env, dir, write ? 0 : MDB_RDONLY, 0644);
+        rc = mdb_env_open(st->env, dir,
+                          mode == CARTCTL_READ ? MDB_RDONLY
+                          : mode == CARTCTL_WRITE_MAP ? MDB_WRITEMAP : 0,
+                          0644);
     }
 
     if (rc != 0) {
@@ -84,16 +87,17 @@ cartctl_open(cartctl_store_t *st, const char *dir, size_t map_size,
     }
 
     /* a writer clears the slots of dead readers; stat shows them */
-    if (write) {
+    if (mode != CARTCTL_READ) {
         mdb_reader_check(st->env, NULL);
     }
 
-    rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+    rc = mdb_txn_begin(st->env, NULL, mode == CARTCTL_READ ? MDB_RDONLY : 0,
+                       &txn);
     if (rc != 0) {
         return cartctl_store_error(st, "begin", rc);
     }
 
-    rc = cart_layout_open(txn, st->dbi, write, &version);
+    rc = cart_layout_open(txn, st->dbi, mode != CARTCTL_READ, &version);
 
     if (rc == CART_LAYOUT_OTHER) {
         mdb_txn_abort(txn);

@@ -4,8 +4,9 @@
 # (a reader polling the store never sees half of one); a follower killed
 # with SIGKILL and restarted, and PostgreSQL restarted, without losing or
 # repeating anything; invalid records held or skipped; a second node
-# started from nothing while writes go on, ending equal.  Every store is
-# compared with one made by "cartctl import" of the table's records.
+# started from nothing while writes go on, ending equal; import refused on
+# a followed store; a full disk under a follower.  Every store is compared
+# with one made by "cartctl import" of the table's records.
 
 use strict;
 use warnings;
@@ -293,6 +294,57 @@ ok($b_held && $? >> 8 == 1, 'the other node held the same record (exit 1)')
     or diag(slurp("$tmp/b.log"));
 
 is(stop($a), 0, 'SIGTERM stops the follower: exit 0');
+
+# the follower alone writes its store
+($rc, $out, $err) = run('--store', "$tmp/a", 'import', '/dev/null');
+is($rc, 2, 'cartctl import into a followed store: exit 2');
+like($err, qr/kept by cartctl follow \(slot "node_a"\): write to its Pos/,
+     '... saying what to do');
+
+# a full disk: a node's store on a small tmpfs of the test's own, filled up
+# while its follower applies a transaction of 2,000 devices and their
+# carts: exit 4 and its words, the store as it was; with room again, it
+# catches up
+my $full = "$tmp/full";
+mkdir $full or die "$full: $!";
+my $mounted = system("mount -t tmpfs -o size=16m cart-test $full "
+                     . ">/dev/null 2>&1") == 0;
+END { system("umount -l $full") if $mounted; }
+
+SKIP: {
+    skip 'no tmpfs could be mounted here', 6 if !$mounted;
+
+    my $c = spawn("$tmp/c.log", $bin, '--store', "$full/c", 'follow', $ci,
+                  '--slot', 'node_c', '--on-invalid', 'skip');
+    push @followers, $c;
+    ok(wait_for('c', sub { (dump_of('full/c') // '') eq expected() }),
+       'a node with its store on a tmpfs of 16 MB catches up');
+
+    my $kept = dump_of('full/c');
+    system("dd if=/dev/zero of=$full/filler bs=64k >/dev/null 2>&1");
+    pg_insert($pg, map { (qq({"kind":"device","device_id":"full-$_",)
+                          . qq("expires_at":"2099-01-01T00:00:00Z"}),
+                          counter_carts("full-$_", $_, $domains[0])) }
+                   1 .. 2000);
+
+    my $stopped = 0;
+    wait_for('c stopped',
+             sub { $stopped = waitpid($c, POSIX::WNOHANG()) == $c });
+    ok($stopped, 'the tmpfs full, the follower stops');
+    is($? >> 8, 4, '... with exit 4 (store)');
+    like(slurp("$tmp/c.log"), qr/store's map failed \(SIGBUS\): is its disk/,
+         '... saying so');
+
+    unlink "$full/filler";
+    is(dump_of('full/c'), $kept, '... its store as it was before');
+
+    $c = spawn("$tmp/c.log", $bin, '--store', "$full/c", 'follow', $ci,
+               '--slot', 'node_c', '--on-invalid', 'skip');
+    push @followers, $c;
+    ok(wait_for('c again', sub { dump_of('full/c') eq expected() }, 60),
+       'with room again, it catches up');
+    is(stop($c), 0, '... and stops on SIGTERM');
+}
 
 pg_stop($pg);
 done_testing();
