@@ -14,7 +14,7 @@ NPM_TOOLS   := tests/js/node_modules/.package-lock.json
 PACKAGES    := nginx nginx-dev libjansson-dev liblmdb-dev lmdb-utils \
                libssl-dev openssl curl gcc make libtest-base-perl \
                libtest-longstring-perl libhttp-message-perl libjemalloc-dev wrk clang \
-               libpq-dev postgresql-15 libdbd-pg-perl
+               libpq-dev postgresql-15 libdbd-pg-perl zlib1g-dev libdeflate-dev
 
 CFLAGS      ?= -O2 -g
 CART_CFLAGS := -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc
@@ -161,8 +161,18 @@ test-real: build
 fuzz: | deps
 	$(MAKE) -C tests/fuzz
 
-bench: build
+bench: build $(BUILD)/compress
 	bench/run
+
+# make bench's candidates for compressed views (issue 14): zlib, libdeflate
+COMPRESS_SRCS := src/cart_record.c src/cart_view.c src/cart_spree.c \
+                 src/cart_json.c src/cart_money.c src/cart_time.c \
+                 src/cart_store_layout.c
+
+$(BUILD)/compress: bench/compress.c $(COMPRESS_SRCS) $(SHARED_HDRS) | deps
+	mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) $(CART_CFLAGS) -o $@ bench/compress.c $(COMPRESS_SRCS) \
+	    -ljansson -llmdb -lz -ldeflate -lm
 
 # Debian packages, built from a copy of the source files (build/deb/src)
 # the way Debian builds its libnginx-mod-* packages, then checked by

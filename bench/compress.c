@@ -1,0 +1,309 @@
+/*
+ * make bench, the candidates for compressed views (issue 14): the views
+ * that cartctl renders for an NDJSON file's carts (firmly V2 and V1,
+ * Spree), each deflated on its own as the writer would store it, by zlib
+ * (raw deflate ended by a sync flush: pieces that concatenate into one
+ * stream) at several levels, and by libdeflate (whole streams only, for
+ * comparison); then inflated again by zlib and by libdeflate.  Prints,
+ * for each: the bytes against the plain ones, and the microseconds a view
+ * to compress and to decompress (the median of 5 passes).
+ *
+ * usage: compress NDJSON [VIEWS]
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <jansson.h>
+#include <libdeflate.h>
+#include <zlib.h>
+
+#include "cart_record.h"
+
+
+#define PASSES  5
+
+typedef struct {
+    char    *text;
+    size_t   len;
+} view_t;
+
+static view_t  *views;
+static size_t   nviews;
+
+
+static double
+now_us(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+
+static int
+cmp_double(const void *a, const void *b)
+{
+    double  x = *(const double *) a, y = *(const double *) b;
+
+    return x < y ? -1 : x > y;
+}
+
+
+static void
+add_view(const char *text, size_t len)
+{
+    views = realloc(views, (nviews + 1) * sizeof(view_t));
+    views[nviews].text = malloc(len);
+    memcpy(views[nviews].text, text, len);
+    views[nviews].len = len;
+    nviews++;
+}
+
+
+static void
+load(const char *file, size_t max)
+{
+    int             alt;
+    char           *line, err[600];
+    FILE           *in;
+    size_t          cap, len;
+    ssize_t         n;
+    json_t         *json;
+    const char     *view;
+    cart_record_t   rec;
+
+    in = fopen(file, "r");
+    if (in == NULL) {
+        perror(file);
+        exit(1);
+    }
+
+    line = NULL;
+    cap = 0;
+
+    while (nviews < max && (n = getline(&line, &cap, in)) > 0) {
+        json = json_loadb(line, (size_t) n, 0, NULL);
+        if (json == NULL) {
+            continue;
+        }
+
+        memset(&rec, 0, sizeof(rec));
+
+        if (cart_record_from_json(json, &rec, err, sizeof(err)) == 0
+            && rec.value && rec.kind->view)
+        {
+            for (alt = 0; alt < 2; alt++) {
+                if (rec.kind->view(rec.value, rec.value_len, alt, &view,
+                                   &len) == 0 && len)
+                {
+                    add_view(view, len);
+                }
+            }
+        }
+
+        cart_record_free(&rec);
+        json_decref(json);
+    }
+
+    free(line);
+    fclose(in);
+}
+
+
+/* zlib: each view a raw deflate piece ended by a sync flush, then 03 00 */
+static size_t
+zlib_pieces(int level, unsigned char **out, size_t *lens, double *us)
+{
+    double          t0, pass[PASSES];
+    size_t          i, total, cap;
+    z_stream        zs;
+    int             p;
+
+    memset(&zs, 0, sizeof(zs));
+    deflateInit2(&zs, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+    total = 0;
+
+    for (p = 0; p < PASSES; p++) {
+        t0 = now_us();
+        total = 0;
+
+        for (i = 0; i < nviews; i++) {
+            cap = deflateBound(&zs, views[i].len) + 8;
+            zs.next_in = (unsigned char *) views[i].text;
+            zs.avail_in = (uInt) views[i].len;
+            zs.next_out = out[i];
+            zs.avail_out = (uInt) cap;
+            deflate(&zs, Z_SYNC_FLUSH);
+            deflate(&zs, Z_FINISH);
+            lens[i] = cap - zs.avail_out;
+            total += lens[i];
+            deflateReset(&zs);
+        }
+
+        pass[p] = (now_us() - t0) / nviews;
+    }
+
+    deflateEnd(&zs);
+    qsort(pass, PASSES, sizeof(double), cmp_double);
+    *us = pass[PASSES / 2];
+
+    return total;
+}
+
+
+static size_t
+libdeflate_whole(int level, unsigned char **out, size_t *lens, double *us)
+{
+    double                        t0, pass[PASSES];
+    size_t                        i, total;
+    int                           p;
+    struct libdeflate_compressor *c;
+
+    c = libdeflate_alloc_compressor(level);
+    total = 0;
+
+    for (p = 0; p < PASSES; p++) {
+        t0 = now_us();
+        total = 0;
+
+        for (i = 0; i < nviews; i++) {
+            lens[i] = libdeflate_deflate_compress(c, views[i].text,
+                          views[i].len, out[i],
+                          libdeflate_deflate_compress_bound(c, views[i].len));
+            total += lens[i];
+        }
+
+        pass[p] = (now_us() - t0) / nviews;
+    }
+
+    libdeflate_free_compressor(c);
+    qsort(pass, PASSES, sizeof(double), cmp_double);
+    *us = pass[PASSES / 2];
+
+    return total;
+}
+
+
+/* the microseconds a view to decompress: zlib's inflate, libdeflate's */
+static void
+decompress(unsigned char **in, size_t *lens, double *zlib_us,
+    double *libdeflate_us)
+{
+    int                              p;
+    char                            *buf;
+    double                           t0, zp[PASSES], lp[PASSES];
+    size_t                           i, max, got;
+    z_stream                         zs;
+    struct libdeflate_decompressor  *d;
+
+    for (max = 0, i = 0; i < nviews; i++) {
+        max = views[i].len > max ? views[i].len : max;
+    }
+
+    buf = malloc(max);
+    memset(&zs, 0, sizeof(zs));
+    inflateInit2(&zs, -15);
+    d = libdeflate_alloc_decompressor();
+
+    for (p = 0; p < PASSES; p++) {
+        t0 = now_us();
+
+        for (i = 0; i < nviews; i++) {
+            zs.next_in = in[i];
+            zs.avail_in = (uInt) lens[i];
+            zs.next_out = (unsigned char *) buf;
+            zs.avail_out = (uInt) views[i].len;
+
+            if (inflate(&zs, Z_FINISH) != Z_STREAM_END
+                || memcmp(buf, views[i].text, views[i].len) != 0)
+            {
+                fprintf(stderr, "compress: zlib: view %zu differs\n", i);
+                exit(1);
+            }
+
+            inflateReset(&zs);
+        }
+
+        zp[p] = (now_us() - t0) / nviews;
+        t0 = now_us();
+
+        for (i = 0; i < nviews; i++) {
+            if (libdeflate_deflate_decompress(d, in[i], lens[i], buf,
+                    views[i].len, &got) != LIBDEFLATE_SUCCESS
+                || got != views[i].len
+                || memcmp(buf, views[i].text, views[i].len) != 0)
+            {
+                fprintf(stderr, "compress: libdeflate: view %zu differs\n",
+                        i);
+                exit(1);
+            }
+        }
+
+        lp[p] = (now_us() - t0) / nviews;
+    }
+
+    inflateEnd(&zs);
+    libdeflate_free_decompressor(d);
+    free(buf);
+    qsort(zp, PASSES, sizeof(double), cmp_double);
+    qsort(lp, PASSES, sizeof(double), cmp_double);
+    *zlib_us = zp[PASSES / 2];
+    *libdeflate_us = lp[PASSES / 2];
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int              levels[] = { 1, 4, 6, 9 }, k;
+    double           cus, zus, lus;
+    size_t           i, plain, total, *lens;
+    unsigned char  **out;
+
+    if (argc < 2) {
+        fprintf(stderr, "usage: compress NDJSON [VIEWS]\n");
+        return 2;
+    }
+
+    load(argv[1], argc > 2 ? strtoul(argv[2], NULL, 10) : 20000);
+
+    if (nviews == 0) {
+        fprintf(stderr, "compress: no views in %s\n", argv[1]);
+        return 1;
+    }
+
+    out = malloc(nviews * sizeof(unsigned char *));
+    lens = malloc(nviews * sizeof(size_t));
+
+    for (plain = 0, i = 0; i < nviews; i++) {
+        out[i] = malloc(compressBound(views[i].len) + 64);
+        plain += views[i].len;
+    }
+
+    printf("compress: %zu views, %.0f bytes a view\n", nviews,
+           (double) plain / nviews);
+
+    for (k = 0; k < 4; k++) {
+        total = zlib_pieces(levels[k], out, lens, &cus);
+        decompress(out, lens, &zus, &lus);
+        printf("compress: zlib %d, sync-flushed pieces: %.1f%% of the "
+               "bytes; compress %.1f us, inflate %.1f us (libdeflate "
+               "%.1f us) a view\n", levels[k], 100.0 * total / plain, cus,
+               zus, lus);
+    }
+
+    for (k = 0; k < 4; k++) {
+        total = libdeflate_whole(levels[k], out, lens, &cus);
+        decompress(out, lens, &zus, &lus);
+        printf("compress: libdeflate %d, whole streams: %.1f%% of the "
+               "bytes; compress %.1f us, inflate %.1f us (libdeflate "
+               "%.1f us) a view\n", levels[k], 100.0 * total / plain, cus,
+               zus, lus);
+    }
+
+    return 0;
+}
