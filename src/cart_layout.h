@@ -45,13 +45,17 @@ typedef enum {
  * replication slot (text), the end LSN of the last PostgreSQL transaction
  * applied (uint64_t), that transaction's commit time (int64_t, Unix
  * microseconds), and the invalid records passed over (uint64_t count, and
- * the last one's LSN and reason, text).  The module does not read them.
+ * the last one's LSN and reason, text).  From the creation of its slot
+ * until its first copy is committed, a new store names that slot under
+ * "pg_slot_new": a copy cut short leaves the slot for the next start to
+ * drop.  The module does not read them.
  */
 #define CART_META_PG_SLOT_KEY       "pg_slot"
 #define CART_META_PG_LSN_KEY        "pg_lsn"
 #define CART_META_PG_COMMIT_KEY     "pg_commit_time"
 #define CART_META_PG_SKIPPED_KEY    "pg_skipped"
 #define CART_META_PG_LAST_SKIP_KEY  "pg_last_skip"
+#define CART_META_PG_SLOT_NEW_KEY   "pg_slot_new"
 
 /*
  * "domains": key = domain (lowercase) -> cart_domain_rec_t + data

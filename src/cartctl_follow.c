@@ -217,6 +217,21 @@ cartctl_meta_put(MDB_txn *txn, cartctl_store_t *st, const char *name,
 }
 
 
+static int
+cartctl_meta_del(MDB_txn *txn, cartctl_store_t *st, const char *name)
+{
+    int      rc;
+    MDB_val  key;
+
+    key.mv_data = (void *) name;
+    key.mv_size = strlen(name);
+
+    rc = mdb_del(txn, st->dbi[CART_DB_META], &key, NULL);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
 /* the LSN and commit time of what the store now holds */
 static int
 cartctl_follow_mark(cartctl_follower_t *f, uint64_t lsn, int64_t commit_us)
@@ -683,6 +698,82 @@ cartctl_follow_copy(cartctl_follower_t *f, PGconn *conn,
 
 
 /*
+ * The slot of a first copy, named in the store from the slot's creation
+ * until the copy is committed (in a transaction of its own: it must last
+ * when the copy does not).
+ */
+static int
+cartctl_follow_note_slot(cartctl_follower_t *f)
+{
+    int       rc;
+    MDB_txn  *txn;
+
+    rc = mdb_txn_begin(f->st->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = cartctl_meta_put(txn, f->st, CART_META_PG_SLOT_NEW_KEY, f->slot,
+                          strlen(f->slot));
+
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    return mdb_txn_commit(txn);
+}
+
+
+/*
+ * A first copy into this store cut short (the follower killed, a full
+ * disk) left its slot behind, named in the store: the slot is this
+ * store's own, and dropped so that the copy starts over.
+ */
+static int
+cartctl_follow_drop_cut_short(cartctl_follower_t *f)
+{
+    int        rc;
+    char       slot[80], sql[128];
+    MDB_txn   *txn;
+    PGresult  *res;
+
+    rc = mdb_txn_begin(f->st->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return cartctl_store_error(f->st, "follow", rc);
+    }
+
+    rc = cartctl_meta_text(txn, f->st, CART_META_PG_SLOT_NEW_KEY, slot,
+                           sizeof(slot));
+    mdb_txn_abort(txn);
+
+    if (rc != 0) {
+        return CARTCTL_OK;
+    }
+
+    snprintf(sql, sizeof(sql), "DROP_REPLICATION_SLOT \"%s\"", slot);
+    res = PQexec(f->repl, sql);
+
+    /* gone already (42704) is as good as dropped */
+    if (PQresultStatus(res) != PGRES_COMMAND_OK
+        && strcmp(PQresultErrorField(res, PG_DIAG_SQLSTATE) ?: "", "42704")
+           != 0)
+    {
+        rc = cartctl_follow_pg_fail("drop the slot of a copy cut short",
+                                    f->repl, res);
+        PQclear(res);
+        return rc;
+    }
+
+    PQclear(res);
+    fprintf(stderr, "cartctl: follow: the first copy into this store was "
+            "cut short: its slot \"%s\" dropped, copying again\n", slot);
+
+    return CARTCTL_OK;
+}
+
+
+/*
  * A new store: the slot created with an exported snapshot, the table's
  * rows at that snapshot applied in one transaction with the slot's
  * consistent point as the store's LSN.  On failure the slot is dropped
@@ -696,6 +787,11 @@ cartctl_follow_start(cartctl_follower_t *f, PGconn *conn)
     size_t     rows;
     uint64_t   lsn;
     PGresult  *res;
+
+    rc = cartctl_follow_drop_cut_short(f);
+    if (rc != CARTCTL_OK) {
+        return rc;
+    }
 
     snprintf(sql, sizeof(sql), "CREATE_REPLICATION_SLOT \"%s\" LOGICAL "
              "pgoutput (SNAPSHOT 'export')", f->slot);
@@ -725,9 +821,13 @@ cartctl_follow_start(cartctl_follower_t *f, PGconn *conn)
                                    "cannot read");
     }
 
-    rc = mdb_txn_begin(f->st->env, NULL, 0, &f->txn);
+    rc = cartctl_follow_note_slot(f);
+    rc = rc ? rc : mdb_txn_begin(f->st->env, NULL, 0, &f->txn);
+
     if (rc != 0) {
         PQclear(res);
+        snprintf(sql, sizeof(sql), "DROP_REPLICATION_SLOT \"%s\"", f->slot);
+        PQclear(PQexec(f->repl, sql));
         return cartctl_store_error(f->st, "follow", rc);
     }
 
@@ -738,6 +838,10 @@ cartctl_follow_start(cartctl_follower_t *f, PGconn *conn)
     if (rc == CARTCTL_OK) {
         rc = cartctl_meta_put(f->txn, f->st, CART_META_PG_SLOT_KEY, f->slot,
                               strlen(f->slot));
+        if (rc == 0) {
+            rc = cartctl_meta_del(f->txn, f->st, CART_META_PG_SLOT_NEW_KEY);
+        }
+
         if (rc == 0) {
             rc = cartctl_follow_mark(f, lsn, cartctl_follow_now());
         }

@@ -312,7 +312,7 @@ my $mounted = system("mount -t tmpfs -o size=16m cart-test $full "
 END { system("umount -l $full") if $mounted; }
 
 SKIP: {
-    skip 'no tmpfs could be mounted here', 6 if !$mounted;
+    skip 'no tmpfs could be mounted here', 11 if !$mounted;
 
     my $c = spawn("$tmp/c.log", $bin, '--store', "$full/c", 'follow', $ci,
                   '--slot', 'node_c', '--on-invalid', 'skip');
@@ -344,6 +344,30 @@ SKIP: {
     ok(wait_for('c again', sub { dump_of('full/c') eq expected() }, 60),
        'with room again, it catches up');
     is(stop($c), 0, '... and stops on SIGTERM');
+
+    # a new store's first copy cut short by the full disk leaves its slot
+    # behind: the next start drops that slot and copies again
+    system("dd if=/dev/zero of=$full/filler bs=64k >/dev/null 2>&1");
+    truncate "$full/filler", (-s "$full/filler") - 256 * 1024;
+    my @d = ($bin, '--store', "$full/d", 'follow', $ci, '--slot', 'node_d',
+             '--on-invalid', 'skip');
+    my $d = spawn("$tmp/d.log", @d);
+    push @followers, $d;
+    $stopped = 0;
+    wait_for('d stopped',
+             sub { $stopped = waitpid($d, POSIX::WNOHANG()) == $d });
+    ok($stopped && $? >> 8 == 4,
+       'a first copy that the full tmpfs cuts short: exit 4')
+        or diag(slurp("$tmp/d.log"));
+
+    unlink "$full/filler";
+    $d = spawn("$tmp/d.log", @d);
+    push @followers, $d;
+    ok(wait_for('d again', sub { (dump_of('full/d') // '') eq expected() },
+                60), '... the next start copies again, and ends equal');
+    like(slurp("$tmp/d.log"), qr/cut short: its slot "node_d" dropped, copy/,
+         '... having dropped the slot left behind');
+    is(stop($d), 0, '... and stops on SIGTERM');
 }
 
 pg_stop($pg);
