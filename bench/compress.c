@@ -256,10 +256,21 @@ decompress(unsigned char **in, size_t *lens, double *zlib_us,
 }
 
 
+static const struct {
+    const char  *name;
+    const char  *output;
+    size_t     (*compress)(int level, unsigned char **out, size_t *lens,
+                           double *us);
+} codecs[] = {
+    { "zlib", "sync-flushed pieces", zlib_pieces },
+    { "libdeflate", "whole streams", libdeflate_whole },
+};
+
+
 int
 main(int argc, char **argv)
 {
-    int              levels[] = { 1, 4, 6, 9 }, k;
+    int              levels[] = { 1, 4, 6, 9 }, c, k;
     double           cus, zus, lus;
     size_t           i, plain, total, *lens;
     unsigned char  **out;
@@ -287,22 +298,15 @@ main(int argc, char **argv)
     printf("compress: %zu views, %.0f bytes a view\n", nviews,
            (double) plain / nviews);
 
-    for (k = 0; k < 4; k++) {
-        total = zlib_pieces(levels[k], out, lens, &cus);
-        decompress(out, lens, &zus, &lus);
-        printf("compress: zlib %d, sync-flushed pieces: %.1f%% of the "
-               "bytes; compress %.1f us, inflate %.1f us (libdeflate "
-               "%.1f us) a view\n", levels[k], 100.0 * total / plain, cus,
-               zus, lus);
-    }
-
-    for (k = 0; k < 4; k++) {
-        total = libdeflate_whole(levels[k], out, lens, &cus);
-        decompress(out, lens, &zus, &lus);
-        printf("compress: libdeflate %d, whole streams: %.1f%% of the "
-               "bytes; compress %.1f us, inflate %.1f us (libdeflate "
-               "%.1f us) a view\n", levels[k], 100.0 * total / plain, cus,
-               zus, lus);
+    for (c = 0; c < 2; c++) {
+        for (k = 0; k < 4; k++) {
+            total = codecs[c].compress(levels[k], out, lens, &cus);
+            decompress(out, lens, &zus, &lus);
+            printf("compress: %s %d, %s: %.1f%% of the bytes; compress "
+                   "%.1f us, inflate %.1f us (libdeflate %.1f us) a view\n",
+                   codecs[c].name, levels[k], codecs[c].output,
+                   100.0 * total / plain, cus, zus, lus);
+        }
     }
 
     return 0;
