@@ -56,8 +56,16 @@ ngx_http_cart_send(ngx_http_request_t *r, ngx_http_cart_style_t *style,
         ngx_str_set(&r->headers_out.status_line, "422 Unprocessable Entity");
     }
 
+    /*
+     * the length of the type without its parameters ("; charset=utf-8"),
+     * as nginx's filters match it (gzip_types), as for a proxied response
+     */
     r->headers_out.content_type = style->content_type;
-    r->headers_out.content_type_len = style->content_type.len;
+    p = ngx_strlchr(style->content_type.data,
+                    style->content_type.data + style->content_type.len, ';');
+    r->headers_out.content_type_len = (p ? p : style->content_type.data
+                                               + style->content_type.len)
+                                      - style->content_type.data;
     r->headers_out.content_type_lowcase = NULL;
 
     if (ngx_http_cart_add_header(r, &cache_control,

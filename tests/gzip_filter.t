@@ -1,0 +1,97 @@
+# nginx's own gzip filter over the module's answers, as an operator turns
+# it on today ("gzip on; gzip_types application/json;"): every route's
+# answer compressed, for firmly's "application/json" and for Spree's
+# "application/json; charset=utf-8" alike (the filter matches a type
+# without its parameters), decompressing to exactly the plain answer, with
+# Vary under gzip_vary; a client that does not accept gzip gets it plain.
+
+use strict;
+use warnings;
+use Cwd qw(abs_path);
+use File::Temp qw(tempdir);
+use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
+use Test::More;
+
+use lib abs_path('t/lib');
+use CartTest;
+use SpreeTest ();
+
+my $nginx = $ENV{TEST_NGINX_BINARY} or die "TEST_NGINX_BINARY is not set\n";
+my $module = $ENV{TEST_NGINX_LOAD_MODULES} or die "no TEST_NGINX_LOAD_MODULES\n";
+
+my $dir = tempdir('gzip-XXXXXX', DIR => abs_path('build'), CLEANUP => 1);
+chmod 0755, $dir;
+my $store = store("$dir/store", "$CartTest::DATA/base.ndjson",
+                  "$CartTest::DATA/spree.ndjson");
+system("chmod -R a+rwX $dir/store") == 0 or die "chmod";
+
+my $port = free_port();
+my $user = $> == 0 ? 'user nobody nogroup;' : '';
+
+open my $conf, '>', "$dir/nginx.conf" or die "$dir/nginx.conf: $!";
+print $conf <<EOC;
+load_module $module;
+$user
+daemon off;
+master_process off;
+error_log $dir/error.log notice;
+pid $dir/nginx.pid;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $dir;
+    cart_store $store;
+    cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;
+    cart_spree_jwt_secret $CartTest::KEYS/spree.secret;
+    gzip on;
+    gzip_types application/json;
+    gzip_min_length 1;
+    gzip_http_version 1.0;
+    gzip_vary on;
+    server {
+        listen 127.0.0.1:$port;
+        location ~ ^/api/v2/domains/([^/]+)/cart\$ {
+            cart_api firmly_cart_v2;
+            cart_domain \$1;
+        }
+        location = /api/v2/carts/active { cart_api firmly_active_carts; }
+        location = /api/v3/store/carts { cart_api spree_carts; }
+    }
+}
+EOC
+close $conf;
+
+my $pid = spawn("$dir/stderr", $nginx, '-p', "$dir/", '-c', "$dir/nginx.conf");
+END { local $?; if ($pid) { kill 'QUIT', $pid; waitpid $pid, 0; } }
+$ENV{TEST_NGINX_SERVER_PORT} = $port;
+
+my %firmly = ('x-firmly-authorization' => jwt('RS256',
+              "$CartTest::KEYS/rs256.key",
+              { device_id => $CartTest::DEV_A, exp => time + 3600 }));
+my %spree = (Authorization => 'Bearer ' . SpreeTest::spree_tok(2),
+             'x-spree-api-key' => $SpreeTest::KEY);
+
+for my $r (['V2 cart', '/api/v2/domains/staging.luma.gift/cart', \%firmly,
+            qr{^Content-Type: application/json\r?$}mi],
+           ['active carts', '/api/v2/carts/active', \%firmly,
+            qr{^Content-Type: application/json\r?$}mi],
+           ['Spree carts', '/api/v3/store/carts', \%spree,
+            qr{^Content-Type: application/json; charset=utf-8\r?$}mi])
+{
+    my ($name, $path, $auth, $type) = @$r;
+    my ($status, $plain, $plain_head) = http_get($path, %$auth);
+    is($status, 200, "$name: 200 plain");
+    unlike($plain_head, qr/^Content-Encoding/mi, '... not compressed');
+
+    my ($gz_status, $gz, $head) = http_get($path, %$auth,
+                                           'Accept-Encoding' => 'gzip');
+    is($gz_status, 200, "$name, Accept-Encoding: gzip: 200");
+    like($head, qr/^Content-Encoding: gzip\r?$/mi, '... compressed by nginx');
+    like($head, qr/^Vary: Accept-Encoding\r?$/mi, '... with Vary');
+    like($head, $type, '... its Content-Type as it was');
+    my $out;
+    ok(gunzip(\$gz => \$out), '... valid gzip') or diag($GunzipError);
+    is($out, $plain, '... the plain answer exactly');
+}
+
+done_testing();
