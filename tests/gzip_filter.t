@@ -8,7 +8,6 @@
 use strict;
 use warnings;
 use Cwd qw(abs_path);
-use File::Temp qw(tempdir);
 use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 use Test::More;
 
@@ -16,54 +15,24 @@ use lib abs_path('t/lib');
 use CartTest;
 use SpreeTest ();
 
-my $nginx = $ENV{TEST_NGINX_BINARY} or die "TEST_NGINX_BINARY is not set\n";
-my $module = $ENV{TEST_NGINX_LOAD_MODULES} or die "no TEST_NGINX_LOAD_MODULES\n";
-
-my $dir = tempdir('gzip-XXXXXX', DIR => abs_path('build'), CLEANUP => 1);
-chmod 0755, $dir;
-my $store = store("$dir/store", "$CartTest::DATA/base.ndjson",
-                  "$CartTest::DATA/spree.ndjson");
-system("chmod -R a+rwX $dir/store") == 0 or die "chmod";
-
-my $port = free_port();
-my $user = $> == 0 ? 'user nobody nogroup;' : '';
-
-open my $conf, '>', "$dir/nginx.conf" or die "$dir/nginx.conf: $!";
-print $conf <<EOC;
-load_module $module;
-$user
-daemon off;
+my (undef, undef, $pid) = own_nginx('gzip', <<'MAIN', <<'HTTP', <<'SERVER');
 master_process off;
-error_log $dir/error.log notice;
-pid $dir/nginx.pid;
 events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $dir;
-    cart_store $store;
-    cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;
-    cart_spree_jwt_secret $CartTest::KEYS/spree.secret;
+MAIN
     gzip on;
     gzip_types application/json;
     gzip_min_length 1;
     gzip_http_version 1.0;
     gzip_vary on;
-    server {
-        listen 127.0.0.1:$port;
-        location ~ ^/api/v2/domains/([^/]+)/cart\$ {
+HTTP
+        location ~ ^/api/v2/domains/([^/]+)/cart$ {
             cart_api firmly_cart_v2;
-            cart_domain \$1;
+            cart_domain $1;
         }
         location = /api/v2/carts/active { cart_api firmly_active_carts; }
         location = /api/v3/store/carts { cart_api spree_carts; }
-    }
-}
-EOC
-close $conf;
-
-my $pid = spawn("$dir/stderr", $nginx, '-p', "$dir/", '-c', "$dir/nginx.conf");
+SERVER
 END { local $?; if ($pid) { kill 'QUIT', $pid; waitpid $pid, 0; } }
-$ENV{TEST_NGINX_SERVER_PORT} = $port;
 
 my %firmly = ('x-firmly-authorization' => jwt('RS256',
               "$CartTest::KEYS/rs256.key",

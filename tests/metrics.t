@@ -7,7 +7,6 @@
 use strict;
 use warnings;
 use Cwd qw(abs_path);
-use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use List::Util ();
 use POSIX ();
@@ -16,54 +15,20 @@ use Test::More;
 use lib abs_path('t/lib');
 use CartTest;
 
-my $nginx = $ENV{TEST_NGINX_BINARY} or die "TEST_NGINX_BINARY is not set\n";
-my $module = $ENV{TEST_NGINX_LOAD_MODULES} or die "no TEST_NGINX_LOAD_MODULES\n";
-
-my $dir = tempdir('metrics-XXXXXX', DIR => abs_path('build'), CLEANUP => 1);
-chmod 0755, $dir;
-my $store = store("$dir/store", "$CartTest::DATA/base.ndjson",
-                  "$CartTest::DATA/spree.ndjson");
-system("chmod -R a+rwX $dir/store") == 0 or die "chmod";
-
-my $port = free_port();
-
-my $user = $> == 0 ? 'user nobody nogroup;' : '';
-
-open my $conf, '>', "$dir/nginx.conf" or die "$dir/nginx.conf: $!";
-print $conf <<EOC;
-load_module $module;
-$user
-daemon off;
+my ($dir, $port, $nginx_pid) = own_nginx('metrics', <<'MAIN', '', <<'SERVER');
 master_process on;
 worker_processes 2;
-error_log $dir/error.log notice;
-pid $dir/nginx.pid;
 events { worker_connections 256; accept_mutex off; }
-http {
-    access_log off;
-    client_body_temp_path $dir;
-    cart_store $store;
-    cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;
-    cart_spree_jwt_secret $CartTest::KEYS/spree.secret;
-    server {
-        listen 127.0.0.1:$port reuseport;
-        location ~ ^/api/v2/domains/([^/]+)/cart\$ {
+MAIN
+        location ~ ^/api/v2/domains/([^/]+)/cart$ {
             cart_api firmly_cart_v2;
-            cart_domain \$1;
+            cart_domain $1;
         }
         location = /api/v2/carts/active { cart_api firmly_active_carts; }
         location = /api/v3/store/carts { cart_api spree_carts; }
         location = /metrics { cart_metrics; }
-        location = /pid { return 200 \$pid; }
-    }
-}
-EOC
-close $conf;
-
-my $nginx_pid = spawn("$dir/stderr", $nginx, '-p', "$dir/",
-                      '-c', "$dir/nginx.conf");
-
-$ENV{TEST_NGINX_SERVER_PORT} = $port;
+        location = /pid { return 200 $pid; }
+SERVER
 my ($status) = http_get('/pid');
 is($status, 200, 'nginx with cart_metrics starts');
 

@@ -25,7 +25,7 @@ use base 'Exporter';
 our @EXPORT = qw(
     $KEYS $DATA $DEV_A $DEV_B $DEV_C $DEV_MANY $DEV_OLD %tok %body
     jwt jwt_parts b64url store cartctl import_lines http_get firmly_setup
-    slurp api_http free_port spawn promtool_check
+    slurp api_http free_port spawn promtool_check own_nginx
     get_record put_records error_body error_log_text early_in_second
     stored_cart
 );
@@ -188,6 +188,54 @@ sub spawn {
     }
 
     return $pid;
+}
+
+# A test's own nginx (tests/): in a scratch directory under build/, a store
+# of base.ndjson and spree.ndjson, nginx started with the module, the test
+# keys, $main at the top level, $http in the http block and a server on a
+# free port with $server.  Points http_get at it; returns (dir, port, pid).
+sub own_nginx {
+    my ($name, $main, $http, $server) = @_;
+    my $nginx = $ENV{TEST_NGINX_BINARY} or die "TEST_NGINX_BINARY is not set\n";
+    my $module = $ENV{TEST_NGINX_LOAD_MODULES}
+        or die "TEST_NGINX_LOAD_MODULES is not set\n";
+    my $dir = File::Temp::tempdir("$name-XXXXXX", DIR => abs_path('build'),
+                                  CLEANUP => 1);
+    chmod 0755, $dir;
+    store("$dir/store", "$DATA/base.ndjson", "$DATA/spree.ndjson");
+    system("chmod -R a+rwX $dir/store") == 0 or die 'chmod';
+
+    my $port = free_port();
+    my $user = $> == 0 ? 'user nobody nogroup;' : '';
+
+    open my $conf, '>', "$dir/nginx.conf" or die "$dir/nginx.conf: $!";
+    print $conf <<EOC;
+load_module $module;
+$user
+daemon off;
+error_log $dir/error.log notice;
+pid $dir/nginx.pid;
+$main
+http {
+    access_log off;
+    client_body_temp_path $dir;
+    cart_store $dir/store;
+    cart_device_jwt_key rs256 $KEYS/rs256.pub;
+    cart_spree_jwt_secret $KEYS/spree.secret;
+$http
+    server {
+        listen 127.0.0.1:$port reuseport;
+$server
+    }
+}
+EOC
+    close $conf;
+
+    my $pid = spawn("$dir/stderr", $nginx, '-p', "$dir/",
+                    '-c', "$dir/nginx.conf");
+    $ENV{TEST_NGINX_SERVER_PORT} = $port;
+
+    return ($dir, $port, $pid);
 }
 
 # Prometheus' own check of a scrape (promtool from Debian's prometheus
