@@ -697,6 +697,18 @@ cartctl_follow_copy(cartctl_follower_t *f, PGconn *conn,
 }
 
 
+/* the slot dropped; PostgreSQL's answer, for the caller to clear */
+static PGresult *
+cartctl_follow_drop_slot(cartctl_follower_t *f, const char *slot)
+{
+    char  sql[128];
+
+    snprintf(sql, sizeof(sql), "DROP_REPLICATION_SLOT \"%s\"", slot);
+
+    return PQexec(f->repl, sql);
+}
+
+
 /*
  * The slot of a first copy, named in the store from the slot's creation
  * until the copy is committed (in a transaction of its own: it must last
@@ -734,7 +746,7 @@ static int
 cartctl_follow_drop_cut_short(cartctl_follower_t *f)
 {
     int        rc;
-    char       slot[80], sql[128];
+    char       slot[80];
     MDB_txn   *txn;
     PGresult  *res;
 
@@ -751,8 +763,7 @@ cartctl_follow_drop_cut_short(cartctl_follower_t *f)
         return CARTCTL_OK;
     }
 
-    snprintf(sql, sizeof(sql), "DROP_REPLICATION_SLOT \"%s\"", slot);
-    res = PQexec(f->repl, sql);
+    res = cartctl_follow_drop_slot(f, slot);
 
     /* gone already (42704) is as good as dropped */
     if (PQresultStatus(res) != PGRES_COMMAND_OK
@@ -821,18 +832,17 @@ cartctl_follow_start(cartctl_follower_t *f, PGconn *conn)
                                    "cannot read");
     }
 
+    rows = 0;
     rc = cartctl_follow_note_slot(f);
     rc = rc ? rc : mdb_txn_begin(f->st->env, NULL, 0, &f->txn);
 
     if (rc != 0) {
-        PQclear(res);
-        snprintf(sql, sizeof(sql), "DROP_REPLICATION_SLOT \"%s\"", f->slot);
-        PQclear(PQexec(f->repl, sql));
-        return cartctl_store_error(f->st, "follow", rc);
+        rc = cartctl_store_error(f->st, "follow", rc);
+
+    } else {
+        rc = cartctl_follow_copy(f, conn, PQgetvalue(res, 0, 2), lsn, &rows);
     }
 
-    rows = 0;
-    rc = cartctl_follow_copy(f, conn, PQgetvalue(res, 0, 2), lsn, &rows);
     PQclear(res);
 
     if (rc == CARTCTL_OK) {
@@ -860,8 +870,7 @@ cartctl_follow_start(cartctl_follower_t *f, PGconn *conn)
     }
 
     if (rc != CARTCTL_OK) {
-        snprintf(sql, sizeof(sql), "DROP_REPLICATION_SLOT \"%s\"", f->slot);
-        PQclear(PQexec(f->repl, sql));
+        PQclear(cartctl_follow_drop_slot(f, f->slot));
         return rc;
     }
 
