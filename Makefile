@@ -18,17 +18,17 @@ PACKAGES    := nginx nginx-dev libjansson-dev liblmdb-dev lmdb-utils \
 
 CFLAGS      ?= -O2 -g
 CART_CFLAGS := -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc
-LIBS        := -ljansson -llmdb -lcrypto -lm -lpthread
+LIBS        := -ljansson -llmdb -lcrypto -lz -lm -lpthread
 PG_INCLUDE  := /usr/include/postgresql
 
 MODULE_SRCS := config ngx_http_cart_module.c $(wildcard src/ngx_http_*.[ch]) \
                src/cart_jwt.c src/cart_query.c src/cart_spree_query.c \
-               src/cart_time.c src/cart_store_layout.c \
+               src/cart_time.c src/cart_store_layout.c src/cart_gzip.c \
                $(wildcard src/cart_*.h)
 CARTCTL_SRCS := src/cartctl.c src/cartctl_import.c src/cartctl_store.c \
                 src/cartctl_follow.c src/cart_pgoutput.c src/cart_record.c src/cart_view.c src/cart_spree.c \
                 src/cart_json.c src/cart_money.c src/cart_time.c \
-                src/cart_store_layout.c
+                src/cart_store_layout.c src/cart_gzip.c
 SHARED_HDRS := $(wildcard src/cart_*.h)
 
 .PHONY: all deps npm-deps build cartctl run test test-real unit fuzz bench deb \
@@ -100,7 +100,7 @@ unit: $(BUILD)/unit_tests
 UNIT_SRCS   := src/cart_record.c src/cart_view.c src/cart_spree.c \
                src/cart_json.c src/cart_money.c src/cart_time.c \
                src/cart_jwt.c src/cart_query.c src/cart_spree_query.c \
-               src/cart_store_layout.c src/cart_pgoutput.c
+               src/cart_store_layout.c src/cart_pgoutput.c src/cart_gzip.c
 
 $(BUILD)/unit_tests: tests/unit_tests.c $(UNIT_SRCS) $(SHARED_HDRS) | deps
 	mkdir -p $(BUILD)
@@ -167,12 +167,12 @@ bench: build $(BUILD)/compress
 # make bench's candidates for compressed views (issue 14): zlib, libdeflate
 COMPRESS_SRCS := src/cart_record.c src/cart_view.c src/cart_spree.c \
                  src/cart_json.c src/cart_money.c src/cart_time.c \
-                 src/cart_store_layout.c
+                 src/cart_store_layout.c src/cart_gzip.c
 
 $(BUILD)/compress: bench/compress.c $(COMPRESS_SRCS) $(SHARED_HDRS) | deps
 	mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) $(CART_CFLAGS) -o $@ bench/compress.c $(COMPRESS_SRCS) \
-	    -ljansson -llmdb -lz -ldeflate -lm
+	    -ljansson -llmdb -lz -ldeflate -lm -lpthread
 
 # Debian packages, built from a copy of the source files (build/deb/src)
 # the way Debian builds its libnginx-mod-* packages, then checked by

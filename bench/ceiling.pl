@@ -2,7 +2,9 @@
 # one route: /return/NAME sends BODY's bytes with "return 200" (as map
 # variables of under 2 KB, a configuration token's limit being 4 KB) and
 # /static/NAME sends the file; both with the headers the route sends (its
-# API's: firmly's, or for spree_* Spree's).
+# API's: firmly's, or for spree_* Spree's).  Where BODY.gz is there (the
+# route's gzip answer), /gzstatic/NAME sends it with gzip_static, as nginx
+# sends a file compressed once.
 
 use strict;
 use warnings;
@@ -46,5 +48,13 @@ $headers    return 200 "$vars";
 }
 location = /static/$name {
 $headers    alias $file;
+}
+EOC
+
+print $server <<EOC if -f "$file.gz";
+location = /gzstatic/$name {
+$headers    add_header Vary Accept-Encoding;
+    gzip_static on;
+    alias $file;
 }
 EOC

@@ -73,7 +73,7 @@ load(const char *file, size_t max)
     size_t          cap, len;
     ssize_t         n;
     json_t         *json;
-    const char     *view;
+    char           *view;
     cart_record_t   rec;
 
     in = fopen(file, "r");
@@ -98,9 +98,13 @@ load(const char *file, size_t max)
         {
             for (alt = 0; alt < 2; alt++) {
                 if (rec.kind->view(rec.value, rec.value_len, alt, &view,
-                                   &len) == 0 && len)
+                                   &len) == 0)
                 {
-                    add_view(view, len);
+                    if (len) {
+                        add_view(view, len);
+                    }
+
+                    free(view);
                 }
             }
         }

@@ -17,7 +17,7 @@
 #include <string.h>
 
 
-#define CART_LAYOUT_VERSION        3
+#define CART_LAYOUT_VERSION        4
 
 #define CART_MAX_DBS               16
 
@@ -39,6 +39,15 @@ typedef enum {
 
 /* "meta": key "layout" -> uint32_t CART_LAYOUT_VERSION */
 #define CART_META_LAYOUT_KEY       "layout"
+
+/*
+ * "meta": key "views" -> uint32_t, set when the store is made: with
+ * CART_VIEWS_PLAIN_KEPT, its writers keep each view plain beside its
+ * deflated bytes (cart_deflated_t), for clients that do not accept gzip
+ * (cartctl --keep-plain).  The module reads each view's own flag.
+ */
+#define CART_META_VIEWS_KEY        "views"
+#define CART_VIEWS_PLAIN_KEPT      0x1
 
 /*
  * "meta", of a store that cartctl follow keeps (cartctl_follow.c): its
@@ -116,19 +125,40 @@ typedef enum {
 #define CART_DOMAIN_AVAILABLE      0x1
 
 /*
- * A merchant domain, followed by display_name, platform_id, the currency
- * symbol and the V1 "empty cart" JSON (served when a device has no cart
- * there).
+ * A view (a cart's JSON as a route sends it) is stored deflated (layout
+ * 4): raw deflate, compressed on its own and ended by a sync flush, so
+ * that it ends on a byte boundary without a final block.  A gzip answer
+ * sends it as it is between a header and a trailer; a listing
+ * concatenates the views of its carts, and their CRCs combine into its
+ * trailer (cart_gzip.h).  Who does not accept gzip gets the view inflated,
+ * or its plain bytes where the writer kept them after the deflated ones.
  */
 typedef struct {
-    uint32_t  magic;
+    uint32_t  len;                  /* the deflated bytes stored */
+    uint32_t  plain_len;            /* the view's own */
+    uint32_t  crc;                  /* CRC-32 of the view, as gzip's */
     uint32_t  flags;
-    char      currency[4];          /* ISO 4217, NUL-terminated */
-    uint32_t  display_name_len;
-    uint32_t  platform_id_len;
-    uint32_t  symbol_len;
-    uint32_t  v1_empty_len;
-    uint64_t  v1_empty_etag;
+} cart_deflated_t;
+
+#define CART_DEFLATED_PLAIN        0x1     /* the plain bytes follow */
+
+/* the largest view a record may hold: 16 MB, far above any cart's */
+#define CART_VIEW_MAX_LEN          (16 * 1024 * 1024)
+
+/*
+ * A merchant domain, followed by display_name, platform_id, the currency
+ * symbol and the V1 "empty cart" view, deflated (served when a device has
+ * no cart there).
+ */
+typedef struct {
+    uint32_t         magic;
+    uint32_t         flags;
+    char             currency[4];   /* ISO 4217, NUL-terminated */
+    uint32_t         display_name_len;
+    uint32_t         platform_id_len;
+    uint32_t         symbol_len;
+    uint64_t         v1_empty_etag;
+    cart_deflated_t  v1_empty;
 } cart_domain_rec_t;
 
 /* A device session: its carts count only while it is unexpired. */
@@ -139,42 +169,42 @@ typedef struct {
 } cart_device_rec_t;
 
 /*
- * A device's cart at one domain, followed by the V2 cart JSON and the V1
- * cart JSON, both rendered by the writer: the reader sends them as they are.
+ * A device's cart at one domain, followed by its V2 view and its V1 view,
+ * both rendered and deflated by the writer (each with its plain bytes
+ * after, where kept).  The ETags are of the views.
  */
 typedef struct {
-    uint32_t  magic;
-    uint32_t  line_items;           /* a cart without items is not active */
-    int64_t   updated_at_ms;
-    int64_t   expires_at_ms;
-    uint64_t  v2_etag;
-    uint64_t  v1_etag;
-    uint32_t  v2_len;
-    uint32_t  v1_len;
+    uint32_t         magic;
+    uint32_t         line_items;    /* a cart without items is not active */
+    int64_t          updated_at_ms;
+    int64_t          expires_at_ms;
+    uint64_t         v2_etag;
+    uint64_t         v1_etag;
+    cart_deflated_t  v2;
+    cart_deflated_t  v1;
 } cart_cart_rec_t;
 
 
 /*
  * A Spree cart, followed by its JSON (one element of the page's "data", as
- * Spree serializes it) and its member table: members cart_spree_member_t,
- * one for each top-level member in order, so that "fields" can splice
- * members without parsing the JSON.
+ * Spree serializes it), deflated, and its member table: members
+ * cart_spree_member_t, one for each top-level member in order, so that
+ * "fields" can splice members of the inflated JSON without parsing it.
  */
 typedef struct {
-    uint32_t  magic;
-    uint32_t  members;
-    uint64_t  user_id;              /* 0: a guest */
-    int64_t   created_at_us;
-    int64_t   updated_at_us;
-    int64_t   completed_at_us;      /* 0: not completed */
-    uint64_t  etag;                 /* of the JSON */
-    uint32_t  json_len;
-    uint32_t  reserved;
+    uint32_t         magic;
+    uint32_t         members;
+    uint64_t         user_id;       /* 0: a guest */
+    int64_t          created_at_us;
+    int64_t          updated_at_us;
+    int64_t          completed_at_us;   /* 0: not completed */
+    uint64_t         etag;          /* of the JSON */
+    cart_deflated_t  json;
 } cart_spree_rec_t;
 
 #define CART_SPREE_ASSOCIATION     0x1     /* kept by fields or expand only */
 
-/* "name":value at json[start .. end), the name's bytes at start + 1 */
+/* "name":value at json[start .. end) (inflated), its name at start + 1 */
 typedef struct {
     uint32_t  start;
     uint32_t  end;
@@ -459,6 +489,31 @@ cart_spree_named_key(const char *store, size_t store_len, const char *name,
  * Record framing: copy out a stored value's header (values need not be
  * aligned) and check that it is what it says and that its parts fit.
  */
+
+/*
+ * Whether a deflated view at p can be what it says: within bounds, and
+ * ended by the empty stored block of a sync flush (00 00 ff ff), so that
+ * what follows it in a listing starts on a byte boundary.
+ */
+static inline int
+cart_deflated_valid(const void *p, const cart_deflated_t *d)
+{
+    static const unsigned char  sync[4] = { 0x00, 0x00, 0xff, 0xff };
+
+    return d->len >= 5 && d->plain_len <= CART_VIEW_MAX_LEN
+           && (d->flags & ~CART_DEFLATED_PLAIN) == 0
+           && memcmp((const unsigned char *) p + d->len - 4, sync, 4) == 0;
+}
+
+
+/* the bytes a view takes in its record: deflated, and plain if kept */
+static inline uint64_t
+cart_deflated_size(const cart_deflated_t *d)
+{
+    return (uint64_t) d->len
+           + ((d->flags & CART_DEFLATED_PLAIN) ? d->plain_len : 0);
+}
+
 static inline int
 cart_domain_rec_read(const void *value, size_t len, cart_domain_rec_t *rec)
 {
@@ -470,13 +525,16 @@ cart_domain_rec_read(const void *value, size_t len, cart_domain_rec_t *rec)
 
     if (rec->magic != CART_DOMAIN_MAGIC || rec->currency[3] != '\0'
         || (uint64_t) rec->display_name_len + rec->platform_id_len
-           + rec->symbol_len + rec->v1_empty_len
+           + rec->symbol_len + cart_deflated_size(&rec->v1_empty)
            != len - sizeof(cart_domain_rec_t))
     {
         return -1;
     }
 
-    return 0;
+    return cart_deflated_valid((const char *) value + len
+                               - cart_deflated_size(&rec->v1_empty),
+                               &rec->v1_empty)
+           ? 0 : -1;
 }
 
 
@@ -503,13 +561,17 @@ cart_cart_rec_read(const void *value, size_t len, cart_cart_rec_t *rec)
     memcpy(rec, value, sizeof(cart_cart_rec_t));
 
     if (rec->magic != CART_CART_MAGIC
-        || (uint64_t) rec->v2_len + rec->v1_len
+        || cart_deflated_size(&rec->v2) + cart_deflated_size(&rec->v1)
            != len - sizeof(cart_cart_rec_t))
     {
         return -1;
     }
 
-    return 0;
+    return cart_deflated_valid((const char *) value
+                               + sizeof(cart_cart_rec_t), &rec->v2)
+           && cart_deflated_valid((const char *) value + len
+                                  - cart_deflated_size(&rec->v1), &rec->v1)
+           ? 0 : -1;
 }
 
 
@@ -523,14 +585,16 @@ cart_spree_rec_read(const void *value, size_t len, cart_spree_rec_t *rec)
     memcpy(rec, value, sizeof(cart_spree_rec_t));
 
     if (rec->magic != CART_SPREE_MAGIC
-        || (uint64_t) rec->json_len
+        || cart_deflated_size(&rec->json)
            + (uint64_t) rec->members * sizeof(cart_spree_member_t)
            != len - sizeof(cart_spree_rec_t))
     {
         return -1;
     }
 
-    return 0;
+    return cart_deflated_valid((const char *) value
+                               + sizeof(cart_spree_rec_t), &rec->json)
+           ? 0 : -1;
 }
 
 

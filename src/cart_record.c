@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cart_gzip.h"
 #include "cart_hash.h"
 #include "cart_money.h"
 #include "cart_record.h"
@@ -154,6 +155,55 @@ cart_append(unsigned char *p, const void *data, size_t len)
 }
 
 
+/* the views of records made from now on: deflated, or plain kept too */
+static int  cart_plain_kept;
+
+
+void
+cart_record_keep_plain(int keep)
+{
+    cart_plain_kept = keep;
+}
+
+
+/*
+ * A rendered view as its record holds it: deflated, and its plain bytes
+ * after where they are kept; cart_deflated_size(d) bytes, malloc()ed.
+ * NULL with err set.
+ */
+static unsigned char *
+cart_stored_view(const char *view, size_t len, cart_deflated_t *d,
+    const char *field, char *err, size_t err_len)
+{
+    unsigned char  *piece, *stored;
+
+    piece = cart_gzip_deflate(view, len, d);
+
+    if (piece == NULL) {
+        cart_fail(err, err_len, field, len > CART_VIEW_MAX_LEN
+                                       ? "the cart is too large"
+                                       : "out of memory");
+        return NULL;
+    }
+
+    if (!cart_plain_kept) {
+        return piece;
+    }
+
+    stored = realloc(piece, d->len + len);
+    if (stored == NULL) {
+        free(piece);
+        cart_fail(err, err_len, field, "out of memory");
+        return NULL;
+    }
+
+    memcpy(stored + d->len, view, len);
+    d->flags |= CART_DEFLATED_PLAIN;
+
+    return stored;
+}
+
+
 static int
 cart_domain_record(json_t *line, cart_record_t *rec, char *err,
     size_t err_len)
@@ -161,7 +211,7 @@ cart_domain_record(json_t *line, cart_record_t *rec, char *err,
     size_t               v1_len, name_len, platform_len, symbol_len;
     char                *v1;
     json_t              *v;
-    unsigned char       *p;
+    unsigned char       *p, *piece;
     const char          *currency, *symbol;
     cart_domain_rec_t    hdr;
     cart_domain_info_t   info;
@@ -223,11 +273,19 @@ cart_domain_record(json_t *line, cart_record_t *rec, char *err,
         return cart_fail(err, err_len, "domain", "out of memory");
     }
 
+    memset(&hdr, 0, sizeof(cart_domain_rec_t));
+
+    piece = cart_stored_view(v1, v1_len, &hdr.v1_empty, "domain", err,
+                             err_len);
+    if (piece == NULL) {
+        free(v1);
+        return -1;
+    }
+
     name_len = strlen(info.display_name);
     platform_len = strlen(info.platform_id);
     symbol_len = strlen(symbol);
 
-    memset(&hdr, 0, sizeof(cart_domain_rec_t));
     hdr.magic = CART_DOMAIN_MAGIC;
     hdr.flags = json_is_true(json_object_get(line, "available"))
                 ? CART_DOMAIN_AVAILABLE : 0;
@@ -235,14 +293,14 @@ cart_domain_record(json_t *line, cart_record_t *rec, char *err,
     hdr.display_name_len = (uint32_t) name_len;
     hdr.platform_id_len = (uint32_t) platform_len;
     hdr.symbol_len = (uint32_t) symbol_len;
-    hdr.v1_empty_len = (uint32_t) v1_len;
     hdr.v1_empty_etag = cart_hash(v1, v1_len);
+    free(v1);
 
     rec->value_len = sizeof(hdr) + name_len + platform_len + symbol_len
-                     + v1_len;
+                     + cart_deflated_size(&hdr.v1_empty);
     rec->value = malloc(rec->value_len);
     if (rec->value == NULL) {
-        free(v1);
+        free(piece);
         return cart_fail(err, err_len, "domain", "out of memory");
     }
 
@@ -250,9 +308,9 @@ cart_domain_record(json_t *line, cart_record_t *rec, char *err,
     p = cart_append(p, info.display_name, name_len);
     p = cart_append(p, info.platform_id, platform_len);
     p = cart_append(p, symbol, symbol_len);
-    cart_append(p, v1, v1_len);
+    cart_append(p, piece, cart_deflated_size(&hdr.v1_empty));
 
-    free(v1);
+    free(piece);
 
     return 0;
 }
@@ -306,7 +364,7 @@ static int
 cart_cart_record(json_t *line, cart_record_t *rec, char *err,
     size_t err_len)
 {
-    unsigned char    *p;
+    unsigned char    *p, *v2, *v1;
     cart_views_t      views;
     cart_cart_rec_t   hdr;
 
@@ -361,21 +419,31 @@ cart_cart_record(json_t *line, cart_record_t *rec, char *err,
     hdr.line_items = views.line_items;
     hdr.v2_etag = cart_hash(views.v2, views.v2_len);
     hdr.v1_etag = cart_hash(views.v1, views.v1_len);
-    hdr.v2_len = (uint32_t) views.v2_len;
-    hdr.v1_len = (uint32_t) views.v1_len;
 
-    rec->value_len = sizeof(hdr) + views.v2_len + views.v1_len;
-    rec->value = malloc(rec->value_len);
+    v2 = cart_stored_view(views.v2, views.v2_len, &hdr.v2, "cart", err,
+                          err_len);
+    v1 = v2 ? cart_stored_view(views.v1, views.v1_len, &hdr.v1, "cart", err,
+                               err_len)
+            : NULL;
+
+    cart_views_free(&views);
+
+    rec->value_len = sizeof(hdr) + cart_deflated_size(&hdr.v2)
+                     + cart_deflated_size(&hdr.v1);
+    rec->value = v1 ? malloc(rec->value_len) : NULL;
+
     if (rec->value == NULL) {
-        cart_views_free(&views);
-        return cart_fail(err, err_len, "cart", "out of memory");
+        free(v2);
+        free(v1);
+        return v1 ? cart_fail(err, err_len, "cart", "out of memory") : -1;
     }
 
     p = cart_append(rec->value, &hdr, sizeof(hdr));
-    p = cart_append(p, views.v2, views.v2_len);
-    cart_append(p, views.v1, views.v1_len);
+    p = cart_append(p, v2, cart_deflated_size(&hdr.v2));
+    cart_append(p, v1, cart_deflated_size(&hdr.v1));
 
-    cart_views_free(&views);
+    free(v2);
+    free(v1);
 
     return 0;
 }
@@ -512,7 +580,7 @@ cart_spree_cart_record(json_t *line, cart_record_t *rec, char *err,
     json_t             *v, *cart;
     uint64_t            user;
     const char         *store, *id;
-    unsigned char      *p;
+    unsigned char      *p, *json;
     cart_spree_loc_t    loc;
     cart_spree_rec_t    hdr;
     cart_spree_view_t   view;
@@ -601,23 +669,28 @@ cart_spree_cart_record(json_t *line, cart_record_t *rec, char *err,
     id_len = strlen(id);
 
     hdr.members = view.nmembers;
-    hdr.json_len = (uint32_t) view.json_len;
     hdr.etag = cart_hash(view.json, view.json_len);
 
-    rec->value_len = sizeof(hdr) + view.json_len
+    json = cart_stored_view(view.json, view.json_len, &hdr.json, "cart",
+                            err, err_len);
+
+    rec->value_len = sizeof(hdr) + cart_deflated_size(&hdr.json)
                      + view.nmembers * sizeof(cart_spree_member_t);
-    rec->value = malloc(rec->value_len);
+    rec->value = json ? malloc(rec->value_len) : NULL;
+
     if (rec->value == NULL) {
         cart_spree_view_free(&view);
-        return cart_fail(err, err_len, "cart", "out of memory");
+        free(json);
+        return json ? cart_fail(err, err_len, "cart", "out of memory") : -1;
     }
 
     p = cart_append(rec->value, &hdr, sizeof(hdr));
-    p = cart_append(p, view.json, view.json_len);
+    p = cart_append(p, json, cart_deflated_size(&hdr.json));
     cart_append(p, view.members,
                 view.nmembers * sizeof(cart_spree_member_t));
 
     cart_spree_view_free(&view);
+    free(json);
 
     rec->key_len = cart_spree_cart_key(store, store_len, user, loc.state,
                                        hdr.updated_at_us, id, id_len,
@@ -744,6 +817,33 @@ cart_domain_json(const void *key, size_t key_len, const void *value,
 }
 
 
+/*
+ * A stored view, plain: its kept bytes, or inflated; malloc()ed,
+ * NUL-terminated; NULL if corrupt
+ */
+static char *
+cart_inflate_view(const void *piece, const cart_deflated_t *d)
+{
+    char  *view;
+
+    view = malloc((size_t) d->plain_len + 1);
+
+    if (view && (d->flags & CART_DEFLATED_PLAIN)) {
+        memcpy(view, (const char *) piece + d->len, d->plain_len);
+
+    } else if (view == NULL
+               || cart_gzip_inflate(piece, d, (unsigned char *) view) != 0)
+    {
+        free(view);
+        return NULL;
+    }
+
+    view[d->plain_len] = '\0';
+
+    return view;
+}
+
+
 static json_t *
 cart_device_json(const void *key, size_t key_len, const void *value,
     size_t value_len)
@@ -765,6 +865,7 @@ static json_t *
 cart_cart_json(const void *key, size_t key_len, const void *value,
     size_t value_len)
 {
+    char             *v2;
     json_t           *cart;
     const char       *nul;
     cart_cart_rec_t   c;
@@ -775,7 +876,14 @@ cart_cart_json(const void *key, size_t key_len, const void *value,
         return NULL;
     }
 
-    cart = json_loadb((const char *) value + sizeof(c), c.v2_len, 0, NULL);
+    v2 = cart_inflate_view((const char *) value + sizeof(c), &c.v2);
+    if (v2 == NULL) {
+        return NULL;
+    }
+
+    cart = json_loadb(v2, c.v2.plain_len, 0, NULL);
+    free(v2);
+
     if (cart == NULL) {
         return NULL;
     }
@@ -791,8 +899,8 @@ cart_cart_json(const void *key, size_t key_len, const void *value,
 
 
 static int
-cart_cart_view(const void *value, size_t value_len, int v1,
-    const char **view, size_t *view_len)
+cart_cart_view(const void *value, size_t value_len, int v1, char **view,
+    size_t *view_len)
 {
     cart_cart_rec_t  c;
 
@@ -800,10 +908,12 @@ cart_cart_view(const void *value, size_t value_len, int v1,
         return -1;
     }
 
-    *view = (const char *) value + sizeof(c) + (v1 ? c.v2_len : 0);
-    *view_len = v1 ? c.v1_len : c.v2_len;
+    *view = cart_inflate_view((const char *) value + sizeof(c)
+                              + (v1 ? cart_deflated_size(&c.v2) : 0),
+                              v1 ? &c.v1 : &c.v2);
+    *view_len = v1 ? c.v1.plain_len : c.v2.plain_len;
 
-    return 0;
+    return *view ? 0 : -1;
 }
 
 
@@ -844,6 +954,7 @@ static json_t *
 cart_spree_cart_json(const void *key, size_t key_len, const void *value,
     size_t value_len)
 {
+    char               *json;
     size_t              store_len;
     json_t             *cart;
     const char         *nul;
@@ -861,8 +972,14 @@ cart_spree_cart_json(const void *key, size_t key_len, const void *value,
         return NULL;
     }
 
-    cart = json_loadb((const char *) value + sizeof(rec), rec.json_len, 0,
-                      NULL);
+    json = cart_inflate_view((const char *) value + sizeof(rec), &rec.json);
+    if (json == NULL) {
+        return NULL;
+    }
+
+    cart = json_loadb(json, rec.json.plain_len, 0, NULL);
+    free(json);
+
     if (cart == NULL) {
         return NULL;
     }
@@ -884,7 +1001,7 @@ cart_spree_cart_json(const void *key, size_t key_len, const void *value,
 
 static int
 cart_spree_cart_view(const void *value, size_t value_len, int alt,
-    const char **view, size_t *view_len)
+    char **view, size_t *view_len)
 {
     cart_spree_rec_t  rec;
 
@@ -892,10 +1009,10 @@ cart_spree_cart_view(const void *value, size_t value_len, int alt,
         return -1;
     }
 
-    *view = (const char *) value + sizeof(rec);
-    *view_len = rec.json_len;
+    *view = cart_inflate_view((const char *) value + sizeof(rec), &rec.json);
+    *view_len = rec.json.plain_len;
 
-    return 0;
+    return *view ? 0 : -1;
 }
 
 

@@ -99,11 +99,11 @@ struct cart_kind_s {
 
     /*
      * What "get" prints of a stored record, when not its import line: a
-     * cart as the route serves it (alt: its other view, V1); -1 when the
-     * record is corrupt.
+     * cart as the route serves it (alt: its other view, V1), inflated
+     * into a malloc()ed *view; -1 when the record is corrupt.
      */
     int         (*view)(const void *value, size_t value_len, int alt,
-                        const char **view, size_t *view_len);
+                        char **view, size_t *view_len);
 
     /*
      * A kind found by an id: the database of ids, whose value says where
@@ -137,6 +137,12 @@ int cart_record_from_json(json_t *line, cart_record_t *rec, char *err,
     size_t err_len);
 
 void cart_record_free(cart_record_t *rec);
+
+/*
+ * Whether the records made from now on keep each view plain beside its
+ * deflated bytes (the store's "views", cart_layout.h); by default not.
+ */
+void cart_record_keep_plain(int keep);
 
 
 #endif /* CART_RECORD_H */

@@ -26,6 +26,7 @@
 typedef struct {
     MDB_env      *env;
     MDB_dbi       dbi[CART_DB_COUNT];
+    uint32_t      views;        /* "meta" views: CART_VIEWS_PLAIN_KEPT */
 } cartctl_store_t;
 
 typedef void (*cartctl_each_pt)(const cart_kind_t *kind, MDB_val *key,
@@ -43,9 +44,14 @@ typedef void (*cartctl_each_pt)(const cart_kind_t *kind, MDB_val *key,
 #define CARTCTL_WRITE      1
 #define CARTCTL_WRITE_MAP  2
 
-/* opens the store at dir as mode says; an exit status */
+/*
+ * Opens the store at dir as mode says; an exit status.  keep_plain (the
+ * option --keep-plain) makes a new store keep its views plain too, and is
+ * refused for a store made without; the records written then are as the
+ * store keeps its views.
+ */
 int cartctl_open(cartctl_store_t *st, const char *dir, size_t map_size,
-    int mode);
+    int mode, int keep_plain);
 
 /* an LMDB error as what to do about it, when there is something to do */
 const char *cartctl_reason(cartctl_store_t *st, int rc, char *buf,

@@ -38,9 +38,56 @@ cartctl_store_error(cartctl_store_t *st, const char *what, int rc)
 }
 
 
+/*
+ * The store's "views", noted when a writer makes it; an exit status.  A
+ * store made without plain views cannot be told to keep them: its records
+ * would be of both kinds.
+ */
+static int
+cartctl_views(cartctl_store_t *st, MDB_txn *txn, const char *dir, int mode,
+    int keep_plain)
+{
+    int      rc;
+    MDB_val  key, val;
+
+    key.mv_data = CART_META_VIEWS_KEY;
+    key.mv_size = sizeof(CART_META_VIEWS_KEY) - 1;
+
+    rc = mdb_get(txn, st->dbi[CART_DB_META], &key, &val);
+
+    if (rc == MDB_NOTFOUND && mode != CARTCTL_READ) {
+        st->views = keep_plain ? CART_VIEWS_PLAIN_KEPT : 0;
+        val.mv_data = &st->views;
+        val.mv_size = sizeof(uint32_t);
+        rc = mdb_put(txn, st->dbi[CART_DB_META], &key, &val, 0);
+
+    } else if (rc == 0 && val.mv_size == sizeof(uint32_t)) {
+        memcpy(&st->views, val.mv_data, sizeof(uint32_t));
+
+    } else if (rc == 0) {
+        fprintf(stderr, "cartctl: %s: its \"views\" record is corrupt\n", dir);
+        return CARTCTL_STORE;
+    }
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return cartctl_store_error(st, "views", rc);
+    }
+
+    if (keep_plain && !(st->views & CART_VIEWS_PLAIN_KEPT)) {
+        fprintf(stderr, "cartctl: %s was made without plain views: "
+                "--keep-plain is for a new store (dump it into one)\n", dir);
+        return CARTCTL_USAGE;
+    }
+
+    cart_record_keep_plain((st->views & CART_VIEWS_PLAIN_KEPT) != 0);
+
+    return CARTCTL_OK;
+}
+
+
 int
 cartctl_open(cartctl_store_t *st, const char *dir, size_t map_size,
-    int mode)
+    int mode, int keep_plain)
 {
     int           rc;
     char          path[4096];
@@ -111,6 +158,12 @@ cartctl_open(cartctl_store_t *st, const char *dir, size_t map_size,
         fprintf(stderr, "cartctl: %s is not a cart store: %s\n", dir,
                 mdb_strerror(rc));
         return CARTCTL_STORE;
+    }
+
+    rc = cartctl_views(st, txn, dir, mode, keep_plain);
+    if (rc != CARTCTL_OK) {
+        mdb_txn_abort(txn);
+        return rc;
     }
 
     rc = mdb_txn_commit(txn);

@@ -103,4 +103,25 @@ ngx_http_cart_send_route_error(ngx_http_request_t *r,
 }
 
 
+/*
+ * The route's answer in its API's style, or its internal error when a
+ * view of the body does not inflate (logged)
+ */
+static ngx_inline ngx_int_t
+ngx_http_cart_send_route(ngx_http_request_t *r,
+    ngx_http_cart_loc_conf_t *conf, ngx_http_cart_body_t *body,
+    uint64_t *etag)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_cart_send(r, conf->route->api->style, NGX_HTTP_OK, body,
+                            etag);
+
+    return rc == NGX_DECLINED
+           ? ngx_http_cart_send_route_error(r, conf,
+                                            NGX_HTTP_CART_ERR_INTERNAL)
+           : rc;
+}
+
+
 #endif /* NGX_HTTP_CART_H */

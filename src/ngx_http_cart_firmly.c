@@ -20,12 +20,12 @@ enum {
     NGX_HTTP_CART_FIRMLY_ERR_COUNT
 };
 
-/* an active cart, copied out of the store */
+/* an active cart, copied out of the store: its V2 view deflated */
 typedef struct {
     ngx_str_t                domain;
     int64_t                  updated_at_ms;
     uint64_t                 etag;
-    ngx_str_t                v2;
+    ngx_http_cart_part_t     v2;
 } ngx_http_cart_active_t;
 
 typedef struct {
@@ -41,7 +41,7 @@ typedef struct {
     ngx_http_cart_ctx_t     *ctx;
     ngx_uint_t               v1;
     ngx_int_t                err;
-    ngx_str_t                body;
+    ngx_http_cart_part_t     view;     /* deflated */
     uint64_t                 etag;
 } ngx_http_cart_firmly_cart_read_t;
 
@@ -432,16 +432,18 @@ ngx_http_cart_firmly_read_cart(ngx_http_request_t *r, void *data)
                        "cart firmly: no cart at the domain");
 
         err = rd->v1 ? NGX_HTTP_CART_ERR_NONE : NGX_HTTP_CART_FIRMLY_NOT_FOUND;
-        rd->body = domain.v1_empty;
+        rd->view.bytes = domain.v1_empty;
+        rd->view.deflated = domain.rec.v1_empty;
         rd->etag = domain.rec.v1_empty_etag;
 
     } else {
-        rd->body = rd->v1 ? cart.v1 : cart.v2;
+        rd->view.bytes = rd->v1 ? cart.v1 : cart.v2;
+        rd->view.deflated = rd->v1 ? cart.rec.v1 : cart.rec.v2;
         rd->etag = rd->v1 ? cart.rec.v1_etag : cart.rec.v2_etag;
     }
 
     if (err == NGX_HTTP_CART_ERR_NONE
-        && ngx_http_cart_firmly_copy(r, &rd->body) != NGX_OK)
+        && ngx_http_cart_firmly_copy(r, &rd->view.bytes) != NGX_OK)
     {
         err = NGX_HTTP_CART_ERR_INTERNAL;
     }
@@ -459,6 +461,7 @@ ngx_http_cart_firmly_cart(ngx_http_request_t *r,
 {
     ngx_int_t                          err;
     ngx_str_t                          fast_mode;
+    ngx_http_cart_body_t               body;
     ngx_http_cart_firmly_cart_read_t   rd;
 
     err = ngx_http_cart_firmly_domain(r, conf, ctx);
@@ -490,8 +493,11 @@ ngx_http_cart_firmly_cart(ngx_http_request_t *r,
         goto failed;
     }
 
-    return ngx_http_cart_send(r, &ngx_http_cart_firmly_style, NGX_HTTP_OK,
-                              &rd.body, &rd.etag);
+    body.parts = &rd.view;
+    body.nparts = 1;
+    body.encodable = 1;
+
+    return ngx_http_cart_send_route(r, conf, &body, &rd.etag);
 
 failed:
 
@@ -560,13 +566,14 @@ ngx_http_cart_firmly_collect(ngx_http_request_t *r, ngx_str_t *domain,
     }
 
     a->domain = *domain;
-    a->v2 = cart->v2;
+    a->v2.bytes = cart->v2;
+    a->v2.deflated = cart->rec.v2;
     a->updated_at_ms = cart->rec.updated_at_ms;
     a->etag = cart->rec.v2_etag;
 
     if (ngx_http_cart_firmly_copy(r, &a->domain) != NGX_OK
         || (actx->with_carts
-            && ngx_http_cart_firmly_copy(r, &a->v2) != NGX_OK))
+            && ngx_http_cart_firmly_copy(r, &a->v2.bytes) != NGX_OK))
     {
         return NGX_ERROR;
     }
@@ -616,34 +623,44 @@ ngx_http_cart_firmly_read_active(ngx_http_request_t *r, void *data)
 
 
 /*
- * {"domains":["a.com","b.com"]}, and with_carts ,"carts":[...] before the
- * brace: the domains are keys the store layer checked (letters, digits and
- * "-_."), so they need no escaping, and the carts are sent as they were
- * stored.
+ * {"domains":["a.com","b.com"]}, or with_carts {"domains":[...],
+ * "carts":[...]}, its carts' views as they were stored, in parts: the
+ * domains are keys the store layer checked (letters, digits and "-_."),
+ * so they need no escaping.
  */
 static ngx_int_t
 ngx_http_cart_firmly_listing(ngx_http_request_t *r, ngx_array_t *carts,
-    ngx_uint_t with_carts, ngx_str_t *body)
+    ngx_uint_t with_carts, ngx_http_cart_body_t *body)
 {
     u_char                  *p;
     size_t                   len;
     ngx_uint_t               i;
+    ngx_http_cart_part_t    *part;
     ngx_http_cart_active_t  *a;
 
+    static ngx_str_t  comma = ngx_string(",");
+    static ngx_str_t  end = ngx_string("]}");
+
     a = carts->elts;
-    len = sizeof("{\"domains\":[],\"carts\":[]}") - 1;
+    len = sizeof("{\"domains\":[],\"carts\":[") - 1;
 
     for (i = 0; i < carts->nelts; i++) {
-        len += sizeof("\"\",") - 1 + a[i].domain.len
-               + (with_carts ? a[i].v2.len + 1 : 0);
+        len += sizeof("\"\",") - 1 + a[i].domain.len;
     }
 
+    body->nparts = with_carts ? 2 * carts->nelts + 1 + !carts->nelts : 1;
+    body->encodable = with_carts;
+
+    body->parts = ngx_pcalloc(r->pool,
+                              body->nparts * sizeof(ngx_http_cart_part_t));
     p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
+
+    if (body->parts == NULL || p == NULL) {
         return NGX_ERROR;
     }
 
-    body->data = p;
+    part = body->parts;
+    part->bytes.data = p;
     p = ngx_cpymem(p, "{\"domains\":[", sizeof("{\"domains\":[") - 1);
 
     for (i = 0; i < carts->nelts; i++) {
@@ -656,24 +673,27 @@ ngx_http_cart_firmly_listing(ngx_http_request_t *r, ngx_array_t *carts,
         *p++ = '"';
     }
 
-    *p++ = ']';
-
-    if (with_carts) {
-        p = ngx_cpymem(p, ",\"carts\":[", sizeof(",\"carts\":[") - 1);
-
-        for (i = 0; i < carts->nelts; i++) {
-            if (i) {
-                *p++ = ',';
-            }
-
-            p = ngx_cpymem(p, a[i].v2.data, a[i].v2.len);
-        }
-
+    if (!with_carts) {
         *p++ = ']';
+        *p++ = '}';
+        part->bytes.len = p - part->bytes.data;
+
+        return NGX_OK;
     }
 
-    *p++ = '}';
-    body->len = p - body->data;
+    p = ngx_cpymem(p, "],\"carts\":[", sizeof("],\"carts\":[") - 1);
+    part->bytes.len = p - part->bytes.data;
+    part++;
+
+    for (i = 0; i < carts->nelts; i++) {
+        if (i) {
+            (part++)->bytes = comma;
+        }
+
+        *part++ = a[i].v2;
+    }
+
+    part->bytes = end;
 
     return NGX_OK;
 }
@@ -749,7 +769,7 @@ ngx_http_cart_firmly_active(ngx_http_request_t *r,
 {
     uint64_t                     etag;
     ngx_int_t                    err;
-    ngx_str_t                    body;
+    ngx_http_cart_body_t         body;
     ngx_http_cart_active_ctx_t   actx;
 
     actx.ctx = ctx;
@@ -793,8 +813,7 @@ ngx_http_cart_firmly_active(ngx_http_request_t *r,
 
     etag = ngx_http_cart_firmly_active_etag(&actx.carts, with_carts);
 
-    return ngx_http_cart_send(r, &ngx_http_cart_firmly_style, NGX_HTTP_OK,
-                              &body, &etag);
+    return ngx_http_cart_send_route(r, conf, &body, &etag);
 
 failed:
 

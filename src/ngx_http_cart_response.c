@@ -2,6 +2,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "cart_gzip.h"
 #include "ngx_http_cart_response.h"
 
 
@@ -30,16 +31,197 @@ ngx_http_cart_add_header(ngx_http_request_t *r, ngx_str_t *name,
 }
 
 
+/* whether the answer may be gzip: nginx's own test, as gzip_static's */
+static ngx_uint_t
+ngx_http_cart_accepts_gzip(ngx_http_request_t *r)
+{
+#if (NGX_HTTP_GZIP)
+    return ngx_http_gzip_ok(r) == NGX_OK;
+#else
+    return 0;
+#endif
+}
+
+
+static ngx_chain_t *
+ngx_http_cart_link(ngx_http_request_t *r, ngx_chain_t **last, u_char *pos,
+    size_t len)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    b = ngx_calloc_buf(r->pool);
+    cl = ngx_alloc_chain_link(r->pool);
+
+    if (b == NULL || cl == NULL) {
+        return NULL;
+    }
+
+    b->pos = pos;
+    b->last = pos + len;
+    b->memory = 1;
+
+    cl->buf = b;
+    cl->next = NULL;
+    *last = cl;
+
+    return cl;
+}
+
+
+/*
+ * The body as one gzip stream: the header, the deflated parts as they
+ * are and the plain ones in stored blocks, the final block and the
+ * trailer, whose CRC combines the parts'.  Nothing is compressed here.
+ */
+static ngx_chain_t *
+ngx_http_cart_gzip_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
+    off_t *len)
+{
+    u_char                *p;
+    size_t                 n;
+    uint32_t               crc;
+    uint64_t               plain;
+    ngx_uint_t             i;
+    ngx_chain_t           *out, **last;
+    ngx_http_cart_part_t  *part;
+
+    last = &out;
+
+    if (ngx_http_cart_link(r, last, (u_char *) cart_gzip_header,
+                           CART_GZIP_HEADER_LEN)
+        == NULL)
+    {
+        return NULL;
+    }
+
+    last = &(*last)->next;
+    *len = CART_GZIP_HEADER_LEN + CART_GZIP_END_LEN;
+    crc = 0;
+    plain = 0;
+
+    for (i = 0; i < body->nparts; i++) {
+        part = &body->parts[i];
+
+        if (part->deflated.len) {
+            p = part->bytes.data;
+            n = part->deflated.len;
+            crc = cart_gzip_crc_piece(crc, &part->deflated);
+            plain += part->deflated.plain_len;
+
+        } else {
+            n = cart_gzip_stored_len(part->bytes.len);
+
+            p = ngx_pnalloc(r->pool, n);
+            if (p == NULL) {
+                return NULL;
+            }
+
+            (void) cart_gzip_stored(p, part->bytes.data, part->bytes.len);
+            crc = cart_gzip_crc(crc, part->bytes.data, part->bytes.len);
+            plain += part->bytes.len;
+        }
+
+        if (n == 0) {
+            continue;
+        }
+
+        if (ngx_http_cart_link(r, last, p, n) == NULL) {
+            return NULL;
+        }
+
+        last = &(*last)->next;
+        *len += n;
+    }
+
+    p = ngx_pnalloc(r->pool, CART_GZIP_END_LEN);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    (void) cart_gzip_end(p, crc, plain);
+
+    if (ngx_http_cart_link(r, last, p, CART_GZIP_END_LEN) == NULL) {
+        return NULL;
+    }
+
+    return out;
+}
+
+
+/*
+ * The body plain, in one buffer: the views' kept plain bytes, or the views
+ * inflated.  One plain part is sent as it is.  NULL with *len -1 when a
+ * view does not inflate.
+ */
+static ngx_chain_t *
+ngx_http_cart_plain_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
+    off_t *len)
+{
+    u_char                *data, *p;
+    size_t                 n;
+    ngx_uint_t             i;
+    ngx_chain_t           *out;
+    ngx_http_cart_part_t  *part;
+
+    part = body->parts;
+
+    if (body->nparts == 1 && part->deflated.len == 0) {
+        *len = part->bytes.len;
+        return ngx_http_cart_link(r, &out, part->bytes.data, part->bytes.len);
+    }
+
+    for (n = 0, i = 0; i < body->nparts; i++) {
+        n += part[i].deflated.len ? part[i].deflated.plain_len
+                                  : part[i].bytes.len;
+    }
+
+    /* and one byte more, for inflate to tell a longer view */
+    data = ngx_pnalloc(r->pool, n + 1);
+    if (data == NULL) {
+        return NULL;
+    }
+
+    for (p = data, i = 0; i < body->nparts; i++) {
+        if (part[i].deflated.len == 0) {
+            p = ngx_cpymem(p, part[i].bytes.data, part[i].bytes.len);
+            continue;
+        }
+
+        if (part[i].deflated.flags & CART_DEFLATED_PLAIN) {
+            p = ngx_cpymem(p, part[i].bytes.data + part[i].deflated.len,
+                           part[i].deflated.plain_len);
+            continue;
+        }
+
+        if (cart_gzip_inflate(part[i].bytes.data, &part[i].deflated, p)
+            != 0)
+        {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "cart_store: a stored view does not inflate");
+            *len = -1;
+            return NULL;
+        }
+
+        p += part[i].deflated.plain_len;
+    }
+
+    *len = n;
+
+    return ngx_http_cart_link(r, &out, data, n);
+}
+
+
 ngx_int_t
 ngx_http_cart_send(ngx_http_request_t *r, ngx_http_cart_style_t *style,
-    ngx_uint_t status, ngx_str_t *body, uint64_t *etag)
+    ngx_uint_t status, ngx_http_cart_body_t *body, uint64_t *etag)
 {
     u_char                    *p;
+    off_t                      len;
     ngx_int_t                  rc;
-    ngx_uint_t                 i;
-    ngx_buf_t                 *b;
+    ngx_uint_t                 i, gzip;
     ngx_str_t                  value;
-    ngx_chain_t                out;
+    ngx_chain_t               *out, *cl;
     ngx_http_cart_header_t    *h;
     ngx_http_core_loc_conf_t  *clcf;
 
@@ -47,9 +229,23 @@ ngx_http_cart_send(ngx_http_request_t *r, ngx_http_cart_style_t *style,
     static ngx_str_t  allow = ngx_string("Allow");
     static ngx_str_t  get_head = ngx_string("GET, HEAD");
     static ngx_str_t  etag_name = ngx_string("ETag");
+    static ngx_str_t  vary = ngx_string("Vary");
+    static ngx_str_t  accept_encoding = ngx_string("Accept-Encoding");
+    static ngx_str_t  content_encoding = ngx_string("Content-Encoding");
+    static ngx_str_t  gzip_name = ngx_string("gzip");
+
+    gzip = body->encodable && ngx_http_cart_accepts_gzip(r);
+
+    len = 0;
+    out = gzip ? ngx_http_cart_gzip_body(r, body, &len)
+               : ngx_http_cart_plain_body(r, body, &len);
+
+    if (out == NULL) {
+        return len < 0 ? NGX_DECLINED : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     r->headers_out.status = status;
-    r->headers_out.content_length_n = body->len;
+    r->headers_out.content_length_n = len;
 
     if (status == NGX_HTTP_UNPROCESSABLE_ENTITY) {
         /* nginx has no reason phrase of its own for 422 */
@@ -94,8 +290,33 @@ ngx_http_cart_send(ngx_http_request_t *r, ngx_http_cart_style_t *style,
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
+    if (gzip) {
+        r->headers_out.content_encoding =
+            ngx_http_cart_add_header(r, &content_encoding, &gzip_name);
+
+        if (r->headers_out.content_encoding == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    /*
+     * with gzip_vary on, nginx's header filter says Vary itself (and
+     * would say it twice, after nginx's gzip filter met the answer)
+     */
+    if (body->encodable) {
+#if (NGX_HTTP_GZIP)
+        if (clcf->gzip_vary) {
+            r->gzip_vary = 1;
+
+        } else
+#endif
+        if (ngx_http_cart_add_header(r, &vary, &accept_encoding) == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
     if (etag && clcf->etag) {
-        value.data = ngx_pnalloc(r->pool, sizeof("W/\"\"")
+        value.data = ngx_pnalloc(r->pool, sizeof("W/\"-gzip\"")
                                           + 16 * style->etag_words);
         if (value.data == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -106,6 +327,10 @@ ngx_http_cart_send(ngx_http_request_t *r, ngx_http_cart_style_t *style,
 
         for (i = 0; i < style->etag_words; i++) {
             p = ngx_sprintf(p, "%016uxL", etag[i]);
+        }
+
+        if (gzip) {
+            p = ngx_cpymem(p, "-gzip", 5);
         }
 
         *p++ = '"';
@@ -123,21 +348,32 @@ ngx_http_cart_send(ngx_http_request_t *r, ngx_http_cart_style_t *style,
         return rc;
     }
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
+    for (cl = out; cl->next; cl = cl->next) {
+        /* void */
     }
 
-    b->pos = body->data;
-    b->last = body->data + body->len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
+    cl->buf->last_buf = (r == r->main) ? 1 : 0;
+    cl->buf->last_in_chain = 1;
 
-    out.buf = b;
-    out.next = NULL;
+    return ngx_http_output_filter(r, out);
+}
 
-    return ngx_http_output_filter(r, &out);
+
+ngx_int_t
+ngx_http_cart_send_plain(ngx_http_request_t *r, ngx_http_cart_style_t *style,
+    ngx_uint_t status, ngx_str_t *bytes, uint64_t *etag)
+{
+    ngx_http_cart_part_t  part;
+    ngx_http_cart_body_t  body;
+
+    ngx_memzero(&part, sizeof(ngx_http_cart_part_t));
+    part.bytes = *bytes;
+
+    body.parts = &part;
+    body.nparts = 1;
+    body.encodable = 0;
+
+    return ngx_http_cart_send(r, style, status, &body, etag);
 }
 
 
@@ -145,5 +381,6 @@ ngx_int_t
 ngx_http_cart_send_error(ngx_http_request_t *r, ngx_http_cart_style_t *style,
     ngx_http_cart_error_t *error)
 {
-    return ngx_http_cart_send(r, style, error->status, &error->body, NULL);
+    return ngx_http_cart_send_plain(r, style, error->status, &error->body,
+                                    NULL);
 }

@@ -2,6 +2,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "cart_gzip.h"
 #include "cart_hash.h"
 #include "cart_spree_query.h"
 #include "ngx_http_cart_spree.h"
@@ -17,8 +18,8 @@ enum {
 
 /* a cart of the page: its record's parts, in the map */
 typedef struct {
-    u_char                      *json;
-    size_t                       json_len;
+    u_char                      *json;      /* as stored */
+    cart_deflated_t              deflated;
     u_char                      *members;   /* cart_spree_member_t, packed */
     uint32_t                     nmembers;
     uint64_t                     etag;
@@ -37,7 +38,7 @@ typedef struct {
     int64_t                      offset;    /* of the page, in all */
     int64_t                      matched;   /* carts met so far */
     ngx_array_t                  items;     /* ngx_http_cart_spree_item_t */
-    ngx_str_t                    body;
+    ngx_http_cart_body_t         body;
     uint64_t                     etag[2];
 } ngx_http_cart_spree_list_t;
 
@@ -286,8 +287,8 @@ ngx_http_cart_spree_item(ngx_http_request_t *r, ngx_str_t *value,
     }
 
     item->json = value->data + sizeof(cart_spree_rec_t);
-    item->json_len = rec.json_len;
-    item->members = item->json + rec.json_len;
+    item->deflated = rec.json;
+    item->members = item->json + cart_deflated_size(&rec.json);
     item->nmembers = rec.members;
     item->etag = rec.etag;
 
@@ -445,18 +446,18 @@ ngx_http_cart_spree_walk(ngx_http_request_t *r,
 }
 
 
-/* the bytes of an item as the page sends it: whole, or its kept members */
+/*
+ * The members of a cart that the page keeps, at p, from its JSON inflated:
+ * json_len bytes.
+ */
 static u_char *
-ngx_http_cart_spree_copy(ngx_http_cart_spree_list_t *list,
-    ngx_http_cart_spree_item_t *item, u_char *p)
+ngx_http_cart_spree_select(ngx_http_cart_spree_list_t *list,
+    ngx_http_cart_spree_item_t *item, u_char *json, size_t json_len,
+    u_char *p)
 {
     uint32_t              i;
     ngx_uint_t            n;
     cart_spree_member_t   m;
-
-    if (list->fields.all) {
-        return ngx_cpymem(p, item->json, item->json_len);
-    }
 
     *p++ = '{';
 
@@ -464,9 +465,8 @@ ngx_http_cart_spree_copy(ngx_http_cart_spree_list_t *list,
         ngx_memcpy(&m, item->members + i * sizeof(cart_spree_member_t),
                    sizeof(cart_spree_member_t));
 
-        if (m.end > item->json_len || m.start + 1 + m.name_len > m.end
-            || !cart_spree_keeps(&list->fields,
-                                 (char *) item->json + m.start + 1,
+        if (m.end > json_len || m.start + 1 + m.name_len > m.end
+            || !cart_spree_keeps(&list->fields, (char *) json + m.start + 1,
                                  m.name_len))
         {
             continue;
@@ -476,7 +476,7 @@ ngx_http_cart_spree_copy(ngx_http_cart_spree_list_t *list,
             *p++ = ',';
         }
 
-        p = ngx_cpymem(p, item->json + m.start, m.end - m.start);
+        p = ngx_cpymem(p, json + m.start, m.end - m.start);
     }
 
     *p++ = '}';
@@ -485,54 +485,160 @@ ngx_http_cart_spree_copy(ngx_http_cart_spree_list_t *list,
 }
 
 
-/* {"data":[...],"meta":{...}}, copied out of the map */
+/*
+ * The page of whole carts, in parts: their JSON as stored, deflated, and
+ * the bytes around, so that it may be sent gzip as it is.
+ */
+static ngx_int_t
+ngx_http_cart_spree_whole(ngx_http_request_t *r,
+    ngx_http_cart_spree_list_t *list, ngx_str_t *head, ngx_str_t *tail)
+{
+    ngx_uint_t                   i, n;
+    ngx_http_cart_part_t        *part;
+    ngx_http_cart_spree_item_t  *items;
+
+    static ngx_str_t  comma = ngx_string(",");
+
+    items = list->items.elts;
+    n = list->items.nelts;
+
+    list->body.nparts = 2 + (n ? 2 * n - 1 : 0);
+    list->body.encodable = 1;
+    list->body.parts = ngx_pcalloc(r->pool, list->body.nparts
+                                            * sizeof(ngx_http_cart_part_t));
+    if (list->body.parts == NULL) {
+        return NGX_ERROR;
+    }
+
+    part = list->body.parts;
+    (part++)->bytes = *head;
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            (part++)->bytes = comma;
+        }
+
+        part->deflated = items[i].deflated;
+        part->bytes.len = cart_deflated_size(&items[i].deflated);
+        part->bytes.data = ngx_pnalloc(r->pool, part->bytes.len);
+        if (part->bytes.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(part->bytes.data, items[i].json, part->bytes.len);
+        part++;
+    }
+
+    part->bytes = *tail;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The page of the members that fields and expand keep, made here, plain:
+ * each cart's JSON (kept plain, or inflated) and its members spliced.
+ */
+static ngx_int_t
+ngx_http_cart_spree_selected(ngx_http_request_t *r,
+    ngx_http_cart_spree_list_t *list, ngx_str_t *head, ngx_str_t *tail)
+{
+    u_char                      *p, *json, *plain;
+    size_t                       len, most;
+    ngx_uint_t                   i;
+    ngx_http_cart_part_t        *part;
+    ngx_http_cart_spree_item_t  *items;
+
+    items = list->items.elts;
+    len = head->len + tail->len;
+
+    for (most = 0, i = 0; i < list->items.nelts; i++) {
+        /* at most its whole JSON, with the braces and a comma */
+        len += items[i].deflated.plain_len + 2 + 1;
+        most = ngx_max(most, items[i].deflated.plain_len);
+    }
+
+    part = ngx_pcalloc(r->pool, sizeof(ngx_http_cart_part_t));
+    json = ngx_pnalloc(r->pool, most + 1);
+    p = ngx_pnalloc(r->pool, len);
+
+    if (part == NULL || json == NULL || p == NULL) {
+        return NGX_ERROR;
+    }
+
+    list->body.parts = part;
+    list->body.nparts = 1;
+    list->body.encodable = 0;
+
+    part->bytes.data = p;
+    p = ngx_cpymem(p, head->data, head->len);
+
+    for (i = 0; i < list->items.nelts; i++) {
+        plain = json;
+
+        if (items[i].deflated.flags & CART_DEFLATED_PLAIN) {
+            plain = items[i].json + items[i].deflated.len;
+
+        } else if (cart_gzip_inflate(items[i].json, &items[i].deflated, json)
+                   != 0)
+        {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "cart_store: a stored view does not inflate");
+            return NGX_DECLINED;
+        }
+
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_http_cart_spree_select(list, &items[i], plain,
+                                       items[i].deflated.plain_len, p);
+    }
+
+    p = ngx_cpymem(p, tail->data, tail->len);
+    part->bytes.len = p - part->bytes.data;
+
+    return NGX_OK;
+}
+
+
+/* {"data":[...],"meta":{...}}, copied out of the map, and its ETag */
 static ngx_int_t
 ngx_http_cart_spree_body(ngx_http_request_t *r,
     ngx_http_cart_spree_list_t *list)
 {
     u_char                      *p;
-    size_t                       len, meta_len;
+    size_t                       meta_len;
     uint64_t                     h0, h1;
     ngx_uint_t                   i;
+    ngx_str_t                    head, tail;
     ngx_http_cart_spree_item_t  *items;
     u_char                       meta[CART_SPREE_META_LEN];
+
+    static ngx_str_t  data = ngx_string("{\"data\":[");
 
     meta_len = cart_spree_meta(&list->page, (char *) meta);
     items = list->items.elts;
 
-    /* at most its whole JSON, with the braces of a selection */
-    len = sizeof("{\"data\":[],\"meta\":}") - 1 + meta_len;
+    head = data;
 
-    for (i = 0; i < list->items.nelts; i++) {
-        len += items[i].json_len + 2 + 1;
-    }
-
-    list->body.data = ngx_pnalloc(r->pool, len);
-    if (list->body.data == NULL) {
+    tail.len = sizeof("],\"meta\":}") - 1 + meta_len;
+    tail.data = ngx_pnalloc(r->pool, tail.len);
+    if (tail.data == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(list->body.data, "{\"data\":[", sizeof("{\"data\":[") - 1);
+    p = ngx_cpymem(tail.data, "],\"meta\":", sizeof("],\"meta\":") - 1);
+    p = ngx_cpymem(p, meta, meta_len);
+    *p = '}';
 
     h0 = cart_hash_update(CART_HASH_INIT, meta, meta_len);
     h1 = cart_hash_update(~CART_HASH_INIT, meta, meta_len);
 
     for (i = 0; i < list->items.nelts; i++) {
-        if (i) {
-            *p++ = ',';
-        }
-
-        p = ngx_http_cart_spree_copy(list, &items[i], p);
-
         h0 = cart_hash_update(h0, &items[i].etag, sizeof(uint64_t));
         h1 = cart_hash_update(h1, &items[i].etag, sizeof(uint64_t));
     }
-
-    p = ngx_cpymem(p, "],\"meta\":", sizeof("],\"meta\":") - 1);
-    p = ngx_cpymem(p, meta, meta_len);
-    *p++ = '}';
-
-    list->body.len = p - list->body.data;
 
     /* the selection of members too: a page of other fields is another */
     if (list->query.fields.data) {
@@ -552,7 +658,9 @@ ngx_http_cart_spree_body(ngx_http_request_t *r,
     list->etag[0] = cart_hash(&h0, sizeof(uint64_t));
     list->etag[1] = cart_hash(&h1, sizeof(uint64_t));
 
-    return NGX_OK;
+    return list->fields.all ? ngx_http_cart_spree_whole(r, list, &head, &tail)
+                            : ngx_http_cart_spree_selected(r, list, &head,
+                                                           &tail);
 }
 
 
@@ -645,8 +753,8 @@ ngx_http_cart_spree_invalid(ngx_http_request_t *r, char *message)
                            "\"message\":\"%s\"}}", message)
                - body.data;
 
-    return ngx_http_cart_send(r, &ngx_http_cart_spree_style,
-                              NGX_HTTP_BAD_REQUEST, &body, NULL);
+    return ngx_http_cart_send_plain(r, &ngx_http_cart_spree_style,
+                                    NGX_HTTP_BAD_REQUEST, &body, NULL);
 }
 
 
@@ -717,8 +825,7 @@ ngx_http_cart_spree_carts(ngx_http_request_t *r,
         goto failed;
     }
 
-    return ngx_http_cart_send(r, &ngx_http_cart_spree_style, NGX_HTTP_OK,
-                              &list->body, list->etag);
+    return ngx_http_cart_send_route(r, conf, &list->body, list->etag);
 
 failed:
 

@@ -1069,8 +1069,8 @@ ngx_http_cart_store_domain(ngx_http_request_t *r, ngx_str_t *domain,
         return ngx_http_cart_store_corrupt(r, "domain", domain);
     }
 
-    out->v1_empty.len = out->rec.v1_empty_len;
-    out->v1_empty.data = value.data + value.len - out->rec.v1_empty_len;
+    out->v1_empty.len = cart_deflated_size(&out->rec.v1_empty);
+    out->v1_empty.data = value.data + value.len - out->v1_empty.len;
 
     return NGX_OK;
 }
@@ -1113,9 +1113,9 @@ ngx_http_cart_store_cart_parts(u_char *value, size_t len,
     }
 
     out->v2.data = value + sizeof(cart_cart_rec_t);
-    out->v2.len = out->rec.v2_len;
+    out->v2.len = cart_deflated_size(&out->rec.v2);
     out->v1.data = out->v2.data + out->v2.len;
-    out->v1.len = out->rec.v1_len;
+    out->v1.len = cart_deflated_size(&out->rec.v1);
 
     return NGX_OK;
 }

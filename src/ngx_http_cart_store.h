@@ -20,6 +20,7 @@
 #include "cart_layout.h"
 
 
+/* the views as stored (cart_deflated_size()), described in rec */
 typedef struct {
     cart_domain_rec_t   rec;
     ngx_str_t           v1_empty;

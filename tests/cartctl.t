@@ -57,7 +57,7 @@ run($base, '--store', "$tmp/old", 'import');
 put_records("$tmp/old", 'meta', layout => pack('L', 1));
 ($rc, undef, $err) = run($base, '--store', "$tmp/old", 'import');
 is($rc, 4, 'import into a store of layout 1: exit 4');
-like($err, qr/has store layout 1, this cartctl writes layout 3/,
+like($err, qr/has store layout 1, this cartctl writes layout 4/,
      'and says why');
 ($rc, undef, $err) = run('', '--store', "$tmp/old", 'dump');
 is($rc, 4, 'dump of a store of layout 1: exit 4');
@@ -101,6 +101,37 @@ is($dump2, $dump1, 'and dumps the same again');
                   'staging.luma.gift');
 is($out, slurp("$DATA/page-002-cart.v2.json") . "\n",
    'the copy serves the same bytes');
+
+# views kept plain (--keep-plain): a store made so, its records larger, the
+# same bytes served and dumped; a store made without refuses the option
+($rc, undef, $err) = run($dump1, '--store', "$tmp/kept", '--keep-plain',
+                         'import');
+is($rc, 0, '--keep-plain: a new store keeps its views plain too');
+($rc, $out) = run('', '--store', "$tmp/kept", 'stat');
+like($out, qr/^views\s+deflated, plain kept$/m, 'stat says so');
+($rc, $out) = run('', '--store', $store, 'stat');
+like($out, qr/^views\s+deflated$/m, '... and of a store made without');
+cmp_ok(length get_record("$tmp/kept", 'carts', "$DEV_A\0staging.luma.gift"),
+       '>', length(slurp("$DATA/page-002-cart.v2.json"))
+            + length get_record($store, 'carts',
+                                "$DEV_A\0staging.luma.gift"),
+       '... its cart records hold the plain views besides');
+($rc, $out) = run('', '--store', "$tmp/kept", 'get', 'cart', $DEV_A,
+                  'staging.luma.gift', '--v1');
+is($out, slurp("$DATA/page-002-cart.v1.json"), '... and get the same views');
+($rc, $out) = run('', '--store', "$tmp/kept", 'dump');
+is($out, $dump1, '... and dump the same lines');
+($rc) = run($base, '--store', "$tmp/kept", 'import');
+($rc, $out) = run('', '--store', "$tmp/kept", 'get', 'cart', $DEV_A,
+                  'staging.luma.gift');
+is($rc . $out, '0' . slurp("$DATA/page-002-cart.v2.json") . "\n",
+   '... also when written again without the option');
+cmp_ok(length get_record("$tmp/kept", 'carts', "$DEV_A\0staging.luma.gift"),
+       '>', 4000, '... still kept plain, as the store says');
+($rc, undef, $err) = run($base, '--store', $store, '--keep-plain', 'import');
+is($rc, 2, '--keep-plain on a store made without: exit 2');
+like($err, qr/was made without plain views: --keep-plain is for a new store/,
+     '... and says why');
 
 # Spree records: a store's publishable key, a customer's cart
 my $key_line = '{"kind":"api_key","store":"default","token":"pk_test_1"}';

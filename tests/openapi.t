@@ -116,6 +116,15 @@ my @wrong = (
     [qr{^GET /api/v2/domains/\S+/cart .*\nHTTP/1.1 404}s,
      sub { s/Content-Type: application\/json/Content-Type: text\/html/ },
      qr{Content-Type "text/html", not one of}],
+    [qr{^GET /api/v2/domains/\S+/cart .*\nHTTP/1.1 200.*Content-Encoding: gzip}s,
+     sub { s/.{10}\z//s },
+     qr{the body is not gzip}],
+    [qr{^GET /api/v2/carts/active-domains .*\nHTTP/1.1 200}s,
+     sub { s/\r\n\r\n/\r\nContent-Encoding: gzip\r\n\r\n/ },
+     qr{Content-Encoding gzip, where none is described}],
+    [qr{^GET /api/v2/domains/\S+/cart .*\nHTTP/1.1 200}s,
+     sub { s/Vary: Accept-Encoding\r\n// },
+     qr{header Vary is missing}],
 );
 
 for my $w (@wrong) {

@@ -1,7 +1,8 @@
 /*
  * Unit tests of the pure functions: money, time, base64url, JWT decoding
  * and verification, store keys, cart validation and views, the JSON
- * writer, PostgreSQL's replication messages.  TAP
+ * writer, PostgreSQL's replication messages, gzip answers made of
+ * deflated views.  TAP
  * output, for prove.
  */
 
@@ -13,7 +14,9 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <zlib.h>
 
+#include "cart_gzip.h"
 #include "cart_json.h"
 #include "cart_jwt.h"
 #include "cart_layout.h"
@@ -1335,6 +1338,265 @@ test_pgoutput(void)
 }
 
 
+/* text like a cart's: words from a small set, so that it deflates */
+static size_t
+gzip_text(unsigned char *p, size_t len, unsigned *seed)
+{
+    size_t       i, n;
+    const char  *w;
+
+    static const char  *words[] = {
+        "{\"line_items\":[", "\"price\":{\"currency\":\"USD\",", "\"value\":",
+        "19.99}", "\"quantity\":", "\"sku\":\"", "\"},", "\xc3\xa9t\xc3\xa9",
+        "\"description\":\"", "Organic cotton tee", "]}", "\\u2028", "0",
+        "\"image\":\"https://cdn.example/i/", ".jpg\"", ","
+    };
+
+    for (i = 0; i < len; i += n) {
+        *seed = *seed * 1103515245 + 12345;
+        w = words[(*seed >> 16) % (sizeof(words) / sizeof(words[0]))];
+        n = strlen(w) < len - i ? strlen(w) : len - i;
+
+        /* now and then a byte of noise, as ids and prices are */
+        memcpy(p + i, w, n);
+
+        if ((*seed >> 8) % 7 == 0) {
+            p[i] = (unsigned char) (*seed >> 3);
+        }
+    }
+
+    return len;
+}
+
+
+/* a gzip stream inflated by zlib's own gzip decoder: its length, or -1 */
+static long
+gzip_gunzip(const unsigned char *gz, size_t len, unsigned char *out,
+    size_t cap)
+{
+    int       rc;
+    long      n;
+    z_stream  zs;
+
+    memset(&zs, 0, sizeof(zs));
+
+    if (inflateInit2(&zs, 15 + 16) != Z_OK) {
+        return -1;
+    }
+
+    zs.next_in = (Bytef *) gz;
+    zs.avail_in = (uInt) len;
+    zs.next_out = out;
+    zs.avail_out = (uInt) cap;
+
+    rc = inflate(&zs, Z_FINISH);
+    n = (rc == Z_STREAM_END && zs.avail_in == 0) ? (long) zs.total_out : -1;
+
+    inflateEnd(&zs);
+
+    return n;
+}
+
+
+static void
+test_gzip(const char *data)
+{
+    int               same, all_same, all_inflate;
+    size_t            i, k, nparts, plain_len, len, gz_len;
+    uint32_t          crc;
+    unsigned          seed;
+    unsigned char    *plain, *gz, *out, *p, *piece, *q;
+    cart_deflated_t   d, bad;
+
+    plain = malloc(4 << 20);
+    gz = malloc(4 << 20);
+    out = malloc(4 << 20);
+    q = malloc(1 << 20);
+
+    /* one view: deflated, a whole piece, inflated back */
+    seed = 7;
+    len = gzip_text(q, 5000, &seed);
+    piece = cart_gzip_deflate(q, len, &d);
+    ok(piece != NULL && d.plain_len == 5000 && d.len < 5000 / 2
+       && d.crc == crc32(0, q, 5000), "gzip: a view deflated, its CRC");
+    ok(piece && cart_deflated_valid(piece, &d),
+       "gzip: the piece ends with a sync flush");
+    ok(piece && cart_gzip_inflate(piece, &d, out) == 0
+       && memcmp(out, q, 5000) == 0, "gzip: and inflates back");
+
+    bad = d;
+    bad.plain_len--;
+    ok(piece && cart_gzip_inflate(piece, &bad, out) != 0,
+       "gzip: a piece longer than it says is refused");
+    bad.plain_len += 2;
+    ok(piece && cart_gzip_inflate(piece, &bad, out) != 0,
+       "gzip: a piece shorter than it says is refused");
+    bad = d;
+    bad.len /= 2;
+    ok(piece && cart_gzip_inflate(piece, &bad, out) != 0,
+       "gzip: a truncated piece is refused");
+    ok(piece && !cart_deflated_valid(piece, &bad),
+       "gzip: a truncated piece is not a valid one");
+    free(piece);
+
+    /* a whole stream, as gzip ends one, is not a piece */
+    {
+        uLongf  n = 1 << 20;
+        z_stream  zs;
+
+        memset(&zs, 0, sizeof(zs));
+        deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+        zs.next_in = q;
+        zs.avail_in = 5000;
+        zs.next_out = gz;
+        zs.avail_out = (uInt) n;
+        deflate(&zs, Z_FINISH);
+        bad.len = (uint32_t) zs.total_out;
+        bad.plain_len = 5000;
+        deflateEnd(&zs);
+        ok(cart_gzip_inflate(gz, &bad, out) != 0,
+           "gzip: a piece with a final block is refused");
+    }
+
+    ok(cart_gzip_deflate(q, CART_VIEW_MAX_LEN + 1, &d) == NULL,
+       "gzip: a view over 16 MB is refused");
+
+    /*
+     * Answers of 0 to 60 parts, each a deflated view or plain bytes (up
+     * to 70,000 of them: two stored blocks), inflate to the parts' bytes
+     */
+    all_same = 1;
+    all_inflate = 1;
+    seed = 1;
+
+    for (k = 0; k < 500; k++) {
+        seed = seed * 1103515245 + 12345;
+        nparts = (seed >> 16) % 61;
+
+        p = gz;
+        memcpy(p, cart_gzip_header, CART_GZIP_HEADER_LEN);
+        p += CART_GZIP_HEADER_LEN;
+        plain_len = 0;
+        crc = 0;
+
+        for (i = 0; i < nparts; i++) {
+            seed = seed * 1103515245 + 12345;
+            len = (seed >> 16) % ((k % 50 == 0 && i == 0) ? 70001 : 6000);
+            gzip_text(plain + plain_len, len, &seed);
+
+            if ((seed >> 4) & 1) {
+                piece = cart_gzip_deflate(plain + plain_len, len, &d);
+                if (piece == NULL) {
+                    all_inflate = 0;
+                    break;
+                }
+
+                if (cart_gzip_inflate(piece, &d, out) != 0
+                    || memcmp(out, plain + plain_len, len) != 0)
+                {
+                    all_inflate = 0;
+                }
+
+                memcpy(p, piece, d.len);
+                p += d.len;
+                crc = cart_gzip_crc_piece(crc, &d);
+                free(piece);
+
+            } else {
+                p = cart_gzip_stored(p, plain + plain_len, len);
+                crc = cart_gzip_crc(crc, plain + plain_len, len);
+            }
+
+            plain_len += len;
+        }
+
+        p = cart_gzip_end(p, crc, plain_len);
+        gz_len = (size_t) (p - gz);
+
+        same = gzip_gunzip(gz, gz_len, out, 4 << 20) == (long) plain_len
+               && memcmp(out, plain, plain_len) == 0;
+
+        if (!same && all_same) {
+            printf("# answer %zu of %zu parts does not gunzip\n", k,
+                   nparts);
+        }
+
+        all_same &= same;
+    }
+
+    ok(all_same, "gzip: 500 answers of 0 to 60 parts gunzip to their bytes");
+    ok(all_inflate, "gzip: and every deflated part inflates on its own");
+
+    /* a record of a store that keeps its views plain, and of one without */
+    {
+        char              *view;
+        size_t             view_len;
+        json_t            *line;
+        cart_record_t      rec;
+        cart_cart_rec_t    c;
+        char               err[600];
+
+        /* the first cart of the base fixture */
+        snprintf(err, sizeof(err), "%s/base.ndjson", data);
+        view = slurp(err);
+        line = view ? json_loads(strstr(view, "{\"kind\":\"cart\""),
+                                 JSON_DISABLE_EOF_CHECK, NULL)
+                    : NULL;
+        free(view);
+
+        for (k = 0; k < 2; k++) {
+            cart_record_keep_plain((int) k);
+            memset(&rec, 0, sizeof(rec));
+            view = NULL;
+
+            same = line && cart_record_from_json(line, &rec, err,
+                                                 sizeof(err)) == 0
+                   && cart_cart_rec_read(rec.value, rec.value_len, &c) == 0
+                   && (c.v2.flags == (k ? CART_DEFLATED_PLAIN : 0))
+                   && rec.value_len == sizeof(c) + c.v2.len + c.v1.len
+                                       + (k ? c.v2.plain_len
+                                              + c.v1.plain_len : 0)
+                   && rec.kind->view(rec.value, rec.value_len, 1, &view,
+                                     &view_len) == 0
+                   && view_len == c.v1.plain_len
+                   && strncmp(view, "{\"", 2) == 0;
+
+            ok(same, k ? "gzip: a record keeps its views plain after the "
+                         "deflated bytes, when told"
+                       : "gzip: a record holds its views deflated only");
+            if (!same) {
+                printf("# %s\n", err);
+            }
+
+            free(view);
+
+            /* a flag the reader does not know: the record is corrupt */
+            if (k && rec.value) {
+                c.v1.flags |= 0x10;
+                memcpy(rec.value, &c, sizeof(c));
+                ok(cart_cart_rec_read(rec.value, rec.value_len, &c) != 0,
+                   "gzip: a view of an unknown flag is refused");
+            }
+
+            cart_record_free(&rec);
+        }
+
+        cart_record_keep_plain(0);
+        json_decref(line);
+    }
+
+    p = cart_gzip_stored(gz, plain, 70000);
+    ok(p - gz == 70000 + 10 && gz[0] == 0 && gz[1] == 0xff && gz[2] == 0xff
+       && gz[65540] == 0 && gz[65541] == (70000 - 65535) % 256,
+       "gzip: 70,000 plain bytes are two stored blocks");
+
+    free(plain);
+    free(gz);
+    free(out);
+    free(q);
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -1357,6 +1619,7 @@ main(int argc, char **argv)
     test_spree_query();
     test_spree_cart();
     test_pgoutput();
+    test_gzip(data);
 
     printf("1..%d\n", test_count);
 

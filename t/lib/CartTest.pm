@@ -194,15 +194,19 @@ sub spawn {
 # of base.ndjson and spree.ndjson, nginx started with the module, the test
 # keys, $main at the top level, $http in the http block and a server on a
 # free port with $server.  Points http_get at it; returns (dir, port, pid).
+# Options: store => [cartctl options of the new store], files => [more
+# NDJSON files for it].
 sub own_nginx {
-    my ($name, $main, $http, $server) = @_;
+    my ($name, $main, $http, $server, %opt) = @_;
     my $nginx = $ENV{TEST_NGINX_BINARY} or die "TEST_NGINX_BINARY is not set\n";
     my $module = $ENV{TEST_NGINX_LOAD_MODULES}
         or die "TEST_NGINX_LOAD_MODULES is not set\n";
     my $dir = File::Temp::tempdir("$name-XXXXXX", DIR => abs_path('build'),
                                   CLEANUP => 1);
     chmod 0755, $dir;
-    store("$dir/store", "$DATA/base.ndjson", "$DATA/spree.ndjson");
+    cartctl('--store', "$dir/store", '--map-size', '1G',
+            @{ $opt{store} // [] }, 'import', $_)
+        for "$DATA/base.ndjson", "$DATA/spree.ndjson", @{ $opt{files} // [] };
     system("chmod -R a+rwX $dir/store") == 0 or die 'chmod';
 
     my $port = free_port();
@@ -308,7 +312,12 @@ sub put_records {
 
 # GET path from the nginx under test: "status body", or in list context
 # (status, body, headers).  It waits for nginx to listen (under valgrind,
-# nginx takes seconds to start).
+# nginx takes seconds to start).  HTTP/1.0, unless $HttpVersion says
+# otherwise (nginx gzips only HTTP/1.1 answers unless told); GET, unless
+# $HttpMethod does.
+our $HttpVersion = '1.0';
+our $HttpMethod = 'GET';
+
 sub http_get {
     my ($path, %headers) = @_;
     my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
@@ -322,7 +331,8 @@ sub http_get {
     }
 
     $sock or die "connect to port $port: $!";
-    my $req = "GET $path HTTP/1.0\r\nHost: localhost\r\n";
+    my $req = "$HttpMethod $path HTTP/$HttpVersion\r\nHost: localhost\r\n";
+    $req .= "Connection: close\r\n" if $HttpVersion ne '1.0';
     $req .= "$_: $headers{$_}\r\n" for sort keys %headers;
     print $sock "$req\r\n";
 

@@ -1,13 +1,15 @@
 // The OpenAPI contract check: every response recorded by the suites
 // (t/lib/CartCapture.pm) must be one that openapi.yaml describes for its
 // path, method and status: its headers, its media type and its body's
-// schema.  And every response the document describes must have been
+// schema (a gzip body gunzipped first, where the document describes its
+// Content-Encoding).  And every response the document describes must have been
 // received at least once, so that the document says nothing untested.
 //
 // usage: node contract.mjs openapi.yaml capture.ndjson
 // prints a TAP-like report on stdout; exits 1 on any failure.
 
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import Ajv2020 from 'ajv/dist/2020.js';
 import YAML from 'yaml';
 
@@ -191,6 +193,21 @@ function check(method, res, response) {
         }
     }
 
+    // a body encoded where the document says it may be, decoded
+    const encoding = (res.headers.get('content-encoding') || [])[0];
+    let body = res.body;
+
+    if (encoding && !(response.headers || {})['Content-Encoding']) {
+        problems.push(`Content-Encoding ${encoding}, where none is described`);
+
+    } else if (encoding === 'gzip' && body.length > 0) {
+        try {
+            body = gunzipSync(body);
+        } catch (e) {
+            problems.push(`the body is not gzip: ${e.message}`);
+        }
+    }
+
     const type = (res.headers.get('content-type') || [])[0];
     const content = response.content || {};
     const media = Object.keys(content)
@@ -215,7 +232,7 @@ function check(method, res, response) {
         let value;
 
         try {
-            value = JSON.parse(res.body.toString('utf8'));
+            value = JSON.parse(body.toString('utf8'));
         } catch (e) {
             problems.push(`the body is not JSON: ${e.message}`);
         }

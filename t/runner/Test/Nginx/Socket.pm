@@ -70,7 +70,8 @@ our $ErrLogFilePos = 0;
 my %Sections = map { $_ => 1 } qw(
     config http_config main_config init request more_headers timeout
     error_code error_code_like response_body response_body_like
-    response_body_unlike response_headers response_headers_like
+    response_body_unlike response_body_filters response_headers
+    response_headers_like
     raw_response_headers_like raw_response_headers_unlike
     error_log no_error_log log_level SKIP ONLY LAST
 );
@@ -474,6 +475,7 @@ sub run_requests ($$) {
         check_error_code($block, $res, $i, $need_array);
         check_raw_response_headers($block, $raw_headers, $i, $need_array);
         check_response_headers($block, $res, $raw_headers, $i, $need_array);
+        filter_response_body($block, $res, $i);
         check_response_body($block, $res, $i, $repeated, $need_array);
 
         check_error_log($block, $repeated) if $i < $#reqs;
@@ -563,6 +565,64 @@ sub trim ($) {
     $s =~ s/\n/ /gs;
     $s =~ s/\s{2,}/ /gs;
     return $s;
+}
+
+# response_body_filters: names (md5_hex, sha1_hex, uc, lc, ucfirst,
+# lcfirst, length) or code references, applied in turn to the body before
+# it is compared; an array of arrays gives each request its own
+my %BodyFilters = (
+    md5_hex => sub { require Digest::MD5; Digest::MD5::md5_hex($_[0]) },
+    sha1_hex => sub { require Digest::SHA; Digest::SHA::sha1_hex($_[0]) },
+    uc => sub { uc $_[0] },
+    lc => sub { lc $_[0] },
+    ucfirst => sub { ucfirst $_[0] },
+    lcfirst => sub { lcfirst $_[0] },
+    length => sub { length $_[0] },
+);
+
+sub filter_response_body ($$$) {
+    my ($block, $res, $i) = @_;
+    my $name = $block->name;
+    my $filters = $block->response_body_filters;
+
+    return if !defined $filters || !$res || !defined $res->content;
+
+    if (!ref $filters) {
+        $filters =~ s/^\s+|\s+$//gs;
+        $filters = [split /\s+/, $filters];
+
+    } elsif (ref $filters ne 'ARRAY') {
+        $filters = [$filters];
+    }
+
+    if (ref $filters->[0] eq 'ARRAY') {
+        $filters = $filters->[$i];
+        bail_out("$name - the ---response_body_filters two-dimensional "
+                 . "array unmatch the specified request($i)")
+            if !defined $filters;
+    }
+
+    my $content = $res->content;
+
+    for my $f (@$filters) {
+        if (ref $f eq 'CODE') {
+            $content = $f->($content);
+
+        } elsif (!ref $f && $BodyFilters{$f}) {
+            $content = $BodyFilters{$f}->($content);
+
+        } elsif (!ref $f) {
+            bail_out("$name - unknown filter, \"$f\", specified in the "
+                     . "--- response_body_filters section");
+
+        } else {
+            bail_out("$name - the --- response_body_filters section only "
+                     . "supports subroutine reference values and string "
+                     . "values");
+        }
+    }
+
+    $res->content($content);
 }
 
 sub check_response_body ($$$$$) {
