@@ -106,7 +106,10 @@ ngx_http_cart_gzip_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
         if (part->deflated.len) {
             p = part->bytes.data;
             n = part->deflated.len;
-            crc = cart_gzip_crc_piece(crc, &part->deflated);
+
+            /* the first bytes: the piece's CRC is the stream's so far */
+            crc = plain ? cart_gzip_crc_piece(crc, &part->deflated)
+                        : part->deflated.crc;
             plain += part->deflated.plain_len;
 
         } else {

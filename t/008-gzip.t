@@ -19,10 +19,25 @@ spree_setup();
 
 $body{page003} = slurp("$DATA/page-003-carts.json");
 
+# a cart whose V2 view does not inflate: its first block of an invalid
+# type (after the 72 bytes of cart_cart_rec_t), its framing sound
+$ENV{TEST_NGINX_BAD_VIEW_STORE} = store("$ENV{TEST_NGINX_TMP}/bad-view",
+                                        "$DATA/base.ndjson");
+my $cart = get_record($ENV{TEST_NGINX_BAD_VIEW_STORE}, 'carts',
+                      "$DEV_A\0staging.luma.gift");
+substr($cart, 72, 1) = "\xff";
+put_records($ENV{TEST_NGINX_BAD_VIEW_STORE}, 'carts',
+            "$DEV_A\0staging.luma.gift" => $cart);
+
 our $AUTH = "x-firmly-authorization: $tok{a}";
 our $SPREE = 'Authorization: Bearer ' . spree_tok(2)
              . "\nx-spree-api-key: $KEY";
 our $V2 = '/api/v2/domains/staging.luma.gift/cart';
+
+# what nginx's gzip_http_version and gzip_proxied decide on
+our @HTTP10_AND_PROXIED = ("GET $V2 HTTP/1.0", "GET $V2");
+our @HTTP10_AND_PROXIED_HEADERS = ("$AUTH\nAccept-Encoding: gzip",
+                                   "$AUTH\nAccept-Encoding: gzip\nVia: 1.1 cdn");
 
 # the body gunzipped, or what says it is not gzip
 sub gunzipped {
@@ -234,10 +249,9 @@ $::body{page003}
 
 === TEST 8: HTTP/1.0 and a proxied request are not gzipped, as by gzip_static (gzip_http_version, gzip_proxied)
 --- request eval
-["GET $::V2 HTTP/1.0", "GET $::V2"]
+[@::HTTP10_AND_PROXIED]
 --- more_headers eval
-["$::AUTH\nAccept-Encoding: gzip",
- "$::AUTH\nAccept-Encoding: gzip\nVia: 1.1 cdn"]
+[@::HTTP10_AND_PROXIED_HEADERS]
 --- response_headers eval
 ["!Content-Encoding\nVary: Accept-Encoding",
  "!Content-Encoding\nVary: Accept-Encoding"]
@@ -252,10 +266,9 @@ $::body{page003}
 gzip_proxied any;
 include $ENV{TEST_NGINX_API_CONF};"
 --- request eval
-["GET $::V2 HTTP/1.0", "GET $::V2"]
+[@::HTTP10_AND_PROXIED]
 --- more_headers eval
-["$::AUTH\nAccept-Encoding: gzip",
- "$::AUTH\nAccept-Encoding: gzip\nVia: 1.1 cdn"]
+[@::HTTP10_AND_PROXIED_HEADERS]
 --- response_headers eval
 ["Content-Encoding: gzip", "Content-Encoding: gzip"]
 --- response_body_filters eval
@@ -300,3 +313,19 @@ include $ENV{TEST_NGINX_API_CONF};"
 [$::AUTH, "$::AUTH\nAccept-Encoding: gzip"]
 --- response_headers eval
 ["!ETag\n!Content-Encoding", "!ETag\nContent-Encoding: gzip"]
+
+
+
+=== TEST 12: a stored view that does not inflate: a plain answer is the route's 500, logged
+--- http_config eval
+"cart_store $ENV{TEST_NGINX_BAD_VIEW_STORE};
+cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
+--- request eval
+"GET $::V2"
+--- more_headers eval
+$::AUTH
+--- error_code: 500
+--- response_body chomp
+{"code":500,"error":"InternalServerError","description":"Internal server error"}
+--- error_log
+a stored view does not inflate

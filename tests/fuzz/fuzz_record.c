@@ -1,0 +1,73 @@
+/*
+ * libFuzzer target: a stored record as the module reads it out of the
+ * map (the store is outside input): the framing of a domain, a cart or a
+ * Spree cart record (its first byte says which), then each of its views
+ * read as the module reads them, kept plain or inflated.
+ */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cart_gzip.h"
+#include "cart_layout.h"
+
+
+static volatile unsigned  last;
+
+
+/* a view as the plain answer reads it: its kept bytes, or inflated */
+static void
+view(const uint8_t *p, const cart_deflated_t *d)
+{
+    unsigned char  *out;
+
+    if (d->flags & CART_DEFLATED_PLAIN) {
+        last = d->plain_len ? p[d->len + d->plain_len - 1] : 0;
+        return;
+    }
+
+    out = malloc((size_t) d->plain_len + 1);
+    if (out) {
+        (void) cart_gzip_inflate(p, d, out);
+        free(out);
+    }
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    cart_cart_rec_t     c;
+    cart_spree_rec_t    s;
+    cart_domain_rec_t   dom;
+
+    if (size < 1) {
+        return 0;
+    }
+
+    switch (data[0] % 3) {
+
+    case 0:
+        if (cart_domain_rec_read(data + 1, size - 1, &dom) == 0) {
+            view(data + size - cart_deflated_size(&dom.v1_empty),
+                 &dom.v1_empty);
+        }
+        break;
+
+    case 1:
+        if (cart_cart_rec_read(data + 1, size - 1, &c) == 0) {
+            view(data + 1 + sizeof(c), &c.v2);
+            view(data + size - cart_deflated_size(&c.v1), &c.v1);
+        }
+        break;
+
+    default:
+        if (cart_spree_rec_read(data + 1, size - 1, &s) == 0) {
+            view(data + 1 + sizeof(s), &s.json);
+        }
+        break;
+    }
+
+    return 0;
+}
