@@ -17,8 +17,8 @@
 
 
 static const char  *cartctl_usage =
-"usage: cartctl --store DIR [--map-size BYTES] [--keep-plain] COMMAND\n"
-"       [ARGS]\n"
+"usage: cartctl --store DIR [--map-size BYTES] [--keep-plain] "
+"COMMAND [ARGS]\n"
 "\n"
 "Writes and inspects the LMDB cart store that ngx_http_cart_module serves.\n"
 "\n"

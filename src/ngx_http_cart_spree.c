@@ -749,7 +749,8 @@ ngx_http_cart_spree_invalid(ngx_http_request_t *r, char *message)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    body.len = ngx_sprintf(body.data, "{\"error\":{\"code\":\"invalid_request\","
+    body.len = ngx_sprintf(body.data,
+                           "{\"error\":{\"code\":\"invalid_request\","
                            "\"message\":\"%s\"}}", message)
                - body.data;
 
