@@ -125,6 +125,9 @@ cart_gzip_deflate(const void *view, size_t len, cart_deflated_t *d)
     d->plain_len = (uint32_t) len;
     d->crc = (uint32_t) crc32(0, view, (uInt) len);
 
+    /* a listing then combines this CRC after others' in one step */
+    d->crc_op = (uint32_t) crc32_combine_gen((z_off_t) len);
+
     (void) deflateReset(&s->deflate);
 
     return piece;
@@ -202,7 +205,7 @@ cart_gzip_crc(uint32_t crc, const void *bytes, size_t len)
 uint32_t
 cart_gzip_crc_piece(uint32_t crc, const cart_deflated_t *d)
 {
-    return (uint32_t) crc32_combine(crc, d->crc, (z_off_t) d->plain_len);
+    return (uint32_t) crc32_combine_op(crc, d->crc, d->crc_op);
 }
 
 

@@ -137,6 +137,7 @@ typedef struct {
     uint32_t  len;                  /* the deflated bytes stored */
     uint32_t  plain_len;            /* the view's own */
     uint32_t  crc;                  /* CRC-32 of the view, as gzip's */
+    uint32_t  crc_op;               /* zlib's crc32_combine_gen(plain_len) */
     uint32_t  flags;
 } cart_deflated_t;
 

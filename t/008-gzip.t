@@ -20,12 +20,12 @@ spree_setup();
 $body{page003} = slurp("$DATA/page-003-carts.json");
 
 # a cart whose V2 view does not inflate: its first block of an invalid
-# type (after the 72 bytes of cart_cart_rec_t), its framing sound
+# type (after the 80 bytes of cart_cart_rec_t), its framing sound
 $ENV{TEST_NGINX_BAD_VIEW_STORE} = store("$ENV{TEST_NGINX_TMP}/bad-view",
                                         "$DATA/base.ndjson");
 my $cart = get_record($ENV{TEST_NGINX_BAD_VIEW_STORE}, 'carts',
                       "$DEV_A\0staging.luma.gift");
-substr($cart, 72, 1) = "\xff";
+substr($cart, 80, 1) = "\xff";
 put_records($ENV{TEST_NGINX_BAD_VIEW_STORE}, 'carts',
             "$DEV_A\0staging.luma.gift" => $cart);
 
