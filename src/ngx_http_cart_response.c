@@ -154,8 +154,8 @@ ngx_http_cart_gzip_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
 
 /*
  * The body plain, in one buffer: the views' kept plain bytes, or the views
- * inflated.  One plain part is sent as it is.  NULL with *len -1 when a
- * view does not inflate.
+ * inflated.  One part with plain bytes (its own, or a view's kept ones) is
+ * sent as it is.  NULL with *len -1 when a view does not inflate.
  */
 static ngx_chain_t *
 ngx_http_cart_plain_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
@@ -169,9 +169,17 @@ ngx_http_cart_plain_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
 
     part = body->parts;
 
+    /* one part with its plain bytes at hand: sent from where they are */
     if (body->nparts == 1 && part->deflated.len == 0) {
         *len = part->bytes.len;
         return ngx_http_cart_link(r, &out, part->bytes.data, part->bytes.len);
+    }
+
+    if (body->nparts == 1 && (part->deflated.flags & CART_DEFLATED_PLAIN)) {
+        *len = part->deflated.plain_len;
+        return ngx_http_cart_link(r, &out,
+                                  part->bytes.data + part->deflated.len,
+                                  part->deflated.plain_len);
     }
 
     for (n = 0, i = 0; i < body->nparts; i++) {

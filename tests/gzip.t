@@ -190,28 +190,12 @@ sub layout {
     my ($layout, @store) = @_;
     my ($dir, $pid);
 
-    ($dir, $port, $pid) = own_nginx("gzip-$layout", <<'MAIN', '', <<'SERVER',
+    ($dir, $port, $pid) = own_nginx("gzip-$layout", <<'MAIN', '',
 master_process off;
 events { worker_connections 64; }
 MAIN
-        location ~ ^/api/v2/domains/([^/]+)/cart$ {
-            cart_api firmly_cart_v2;
-            cart_domain $1;
-        }
-        location ~ ^/api/v1/domains/([^/]+)/cart$ {
-            cart_api firmly_cart_v1;
-            cart_domain $1;
-        }
-        location = /api/v2/carts/active { cart_api firmly_active_carts; }
-        location = /api/v2/carts/active-domains {
-            cart_api firmly_active_domains;
-        }
-        location = /api/v3/store/carts {
-            cart_api spree_carts;
-            cart_spree_store default;
-        }
-SERVER
-        store => \@store, files => ["$tmp/gen.ndjson"]);
+                                     $ROUTE_LOCATIONS, store => \@store,
+                                     files => ["$tmp/gen.ndjson"]);
 
     undef $sock;
     %count = ();

@@ -15,23 +15,17 @@ use lib abs_path('t/lib');
 use CartTest;
 use SpreeTest ();
 
-my (undef, undef, $pid) = own_nginx('gzip', <<'MAIN', <<'HTTP', <<'SERVER');
-master_process off;
-events { worker_connections 64; }
-MAIN
+my $gzip = <<'HTTP';
     gzip on;
     gzip_types application/json;
     gzip_min_length 1;
     gzip_http_version 1.0;
     gzip_vary on;
 HTTP
-        location ~ ^/api/v2/domains/([^/]+)/cart$ {
-            cart_api firmly_cart_v2;
-            cart_domain $1;
-        }
-        location = /api/v2/carts/active { cart_api firmly_active_carts; }
-        location = /api/v3/store/carts { cart_api spree_carts; }
-SERVER
+my (undef, undef, $pid) = own_nginx('gzip', <<'MAIN', $gzip, $ROUTE_LOCATIONS);
+master_process off;
+events { worker_connections 64; }
+MAIN
 END { local $?; if ($pid) { kill 'QUIT', $pid; waitpid $pid, 0; } }
 
 my %firmly = ('x-firmly-authorization' => jwt('RS256',
@@ -59,7 +53,8 @@ for my $r (['V2 cart', '/api/v2/domains/staging.luma.gift/cart', \%firmly,
     like($head, qr/^Vary: Accept-Encoding\r?$/mi, '... with Vary');
     like($head, $type, '... its Content-Type as it was');
     my $out;
-    ok(gunzip(\$gz => \$out, Strict => 1), '... valid gzip') or diag($GunzipError);
+    ok(gunzip(\$gz => \$out, Strict => 1), '... valid gzip')
+        or diag($GunzipError);
     is($out, $plain, '... the plain answer exactly');
 }
 

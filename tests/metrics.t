@@ -15,20 +15,15 @@ use Test::More;
 use lib abs_path('t/lib');
 use CartTest;
 
-my ($dir, $port, $nginx_pid) = own_nginx('metrics', <<'MAIN', '', <<'SERVER');
+my $server = $ROUTE_LOCATIONS . <<'SERVER';
+        location = /metrics { cart_metrics; }
+        location = /pid { return 200 $pid; }
+SERVER
+my ($dir, $port, $nginx_pid) = own_nginx('metrics', <<'MAIN', '', $server);
 master_process on;
 worker_processes 2;
 events { worker_connections 256; accept_mutex off; }
 MAIN
-        location ~ ^/api/v2/domains/([^/]+)/cart$ {
-            cart_api firmly_cart_v2;
-            cart_domain $1;
-        }
-        location = /api/v2/carts/active { cart_api firmly_active_carts; }
-        location = /api/v3/store/carts { cart_api spree_carts; }
-        location = /metrics { cart_metrics; }
-        location = /pid { return 200 $pid; }
-SERVER
 my ($status) = http_get('/pid');
 is($status, 200, 'nginx with cart_metrics starts');
 

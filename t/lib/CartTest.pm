@@ -27,7 +27,7 @@ our @EXPORT = qw(
     jwt jwt_parts b64url store cartctl import_lines http_get firmly_setup
     slurp api_http free_port spawn promtool_check own_nginx
     get_record put_records error_body error_log_text early_in_second
-    stored_cart
+    stored_cart $ROUTE_LOCATIONS
 );
 
 our $T = abs_path(dirname(__FILE__) . '/..');
@@ -189,6 +189,23 @@ sub spawn {
 
     return $pid;
 }
+
+# the server block's locations of every route, for own_nginx()
+our $ROUTE_LOCATIONS = <<'EOC';
+        location ~ ^/api/v2/domains/([^/]+)/cart$ {
+            cart_api firmly_cart_v2;
+            cart_domain $1;
+        }
+        location ~ ^/api/v1/domains/([^/]+)/cart$ {
+            cart_api firmly_cart_v1;
+            cart_domain $1;
+        }
+        location = /api/v2/carts/active { cart_api firmly_active_carts; }
+        location = /api/v2/carts/active-domains {
+            cart_api firmly_active_domains;
+        }
+        location = /api/v3/store/carts { cart_api spree_carts; }
+EOC
 
 # A test's own nginx (tests/): in a scratch directory under build/, a store
 # of base.ndjson and spree.ndjson, nginx started with the module, the test
