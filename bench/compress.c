@@ -74,6 +74,7 @@ load(const char *file, size_t max)
     ssize_t         n;
     json_t         *json;
     char           *view;
+    cart_entry_t   *part;
     cart_record_t   rec;
 
     in = fopen(file, "r");
@@ -97,8 +98,14 @@ load(const char *file, size_t max)
             && rec.value && rec.kind->view)
         {
             for (alt = 0; alt < 2; alt++) {
-                if (rec.kind->view(rec.value, rec.value_len, alt, &view,
-                                   &len) == 0)
+                /* a cart's V1 view: its entry in kind->part */
+                part = (alt && rec.nindex
+                        && rec.index[0].db == rec.kind->part)
+                       ? &rec.index[0] : NULL;
+
+                if (rec.kind->view(part ? part->value : rec.value,
+                                   part ? part->value_len : rec.value_len,
+                                   alt, &view, &len) == 0)
                 {
                     if (len) {
                         add_view(view, len);

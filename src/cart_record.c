@@ -360,13 +360,19 @@ cart_device_record(json_t *line, cart_record_t *rec, char *err,
 }
 
 
+/*
+ * A cart: its record in "carts" (the V2 view) and, as its entry in
+ * "carts_v1" under the same key, its V1 view; one allocation holds both.
+ */
 static int
 cart_cart_record(json_t *line, cart_record_t *rec, char *err,
     size_t err_len)
 {
-    unsigned char    *p, *v2, *v1;
-    cart_views_t      views;
-    cart_cart_rec_t   hdr;
+    size_t               v2_len, v1_len;
+    unsigned char       *p, *v2, *v1;
+    cart_views_t         views;
+    cart_cart_rec_t      hdr;
+    cart_cart_v1_rec_t   v1_hdr;
 
     static const char  *fields[] = {
         "kind", "deleted", "device_id", "domain", "expires_at", "updated_at",
@@ -396,7 +402,9 @@ cart_cart_record(json_t *line, cart_record_t *rec, char *err,
               "(import its device record first)");
 
     memset(&hdr, 0, sizeof(cart_cart_rec_t));
+    memset(&v1_hdr, 0, sizeof(cart_cart_v1_rec_t));
     hdr.magic = CART_CART_MAGIC;
+    v1_hdr.magic = CART_CART_V1_MAGIC;
 
     if (cart_time_field(line, "expires_at", &hdr.expires_at_ms, err, err_len)
         != 0
@@ -418,19 +426,20 @@ cart_cart_record(json_t *line, cart_record_t *rec, char *err,
 
     hdr.line_items = views.line_items;
     hdr.v2_etag = cart_hash(views.v2, views.v2_len);
-    hdr.v1_etag = cart_hash(views.v1, views.v1_len);
+    v1_hdr.expires_at_ms = hdr.expires_at_ms;
+    v1_hdr.v1_etag = cart_hash(views.v1, views.v1_len);
 
     v2 = cart_stored_view(views.v2, views.v2_len, &hdr.v2, "cart", err,
                           err_len);
-    v1 = v2 ? cart_stored_view(views.v1, views.v1_len, &hdr.v1, "cart", err,
-                               err_len)
+    v1 = v2 ? cart_stored_view(views.v1, views.v1_len, &v1_hdr.v1, "cart",
+                               err, err_len)
             : NULL;
 
     cart_views_free(&views);
 
-    rec->value_len = sizeof(hdr) + cart_deflated_size(&hdr.v2)
-                     + cart_deflated_size(&hdr.v1);
-    rec->value = v1 ? malloc(rec->value_len) : NULL;
+    v2_len = sizeof(hdr) + cart_deflated_size(&hdr.v2);
+    v1_len = sizeof(v1_hdr) + cart_deflated_size(&v1_hdr.v1);
+    rec->value = v1 ? malloc(v2_len + v1_len) : NULL;
 
     if (rec->value == NULL) {
         free(v2);
@@ -440,10 +449,20 @@ cart_cart_record(json_t *line, cart_record_t *rec, char *err,
 
     p = cart_append(rec->value, &hdr, sizeof(hdr));
     p = cart_append(p, v2, cart_deflated_size(&hdr.v2));
-    cart_append(p, v1, cart_deflated_size(&hdr.v1));
+    p = cart_append(p, &v1_hdr, sizeof(v1_hdr));
+    cart_append(p, v1, cart_deflated_size(&v1_hdr.v1));
 
     free(v2);
     free(v1);
+
+    rec->value_len = v2_len;
+
+    rec->index[0].db = CART_DB_CARTS_V1;
+    rec->index[0].key = rec->key;
+    rec->index[0].key_len = rec->key_len;
+    rec->index[0].value = rec->value + v2_len;
+    rec->index[0].value_len = v1_len;
+    rec->nindex = 1;
 
     return 0;
 }
@@ -898,20 +917,31 @@ cart_cart_json(const void *key, size_t key_len, const void *value,
 }
 
 
+/* a cart's view: V2 of its record in "carts", V1 of its "carts_v1" one */
 static int
 cart_cart_view(const void *value, size_t value_len, int v1, char **view,
     size_t *view_len)
 {
-    cart_cart_rec_t  c;
+    cart_cart_rec_t     c;
+    cart_cart_v1_rec_t  c1;
+
+    if (v1) {
+        if (cart_cart_v1_rec_read(value, value_len, &c1) != 0) {
+            return -1;
+        }
+
+        *view = cart_inflate_view((const char *) value + sizeof(c1), &c1.v1);
+        *view_len = c1.v1.plain_len;
+
+        return *view ? 0 : -1;
+    }
 
     if (cart_cart_rec_read(value, value_len, &c) != 0) {
         return -1;
     }
 
-    *view = cart_inflate_view((const char *) value + sizeof(c)
-                              + (v1 ? cart_deflated_size(&c.v2) : 0),
-                              v1 ? &c.v1 : &c.v2);
-    *view_len = v1 ? c.v1.plain_len : c.v2.plain_len;
+    *view = cart_inflate_view((const char *) value + sizeof(c), &c.v2);
+    *view_len = c.v2.plain_len;
 
     return *view ? 0 : -1;
 }
@@ -1181,27 +1211,31 @@ cart_all_owns(const void *key, size_t key_len)
 
 const cart_kind_t  cart_kinds[] = {
 
-    { "domain", CART_DB_DOMAINS, 0, cart_domain_record, 1,
+    { "domain", CART_DB_DOMAINS, 0, CART_DB_NONE, cart_domain_record, 1,
       cart_domain_args, cart_all_owns, cart_domain_json, NULL,
       CART_DB_NONE, NULL },
 
     /* a device's carts go with it: the keys "device id" NUL ... */
-    { "device", CART_DB_CARTS, 1, cart_device_record, 1, cart_device_args,
-      cart_device_owns, cart_device_json, NULL, CART_DB_NONE, NULL },
+    { "device", CART_DB_CARTS, 1, CART_DB_CARTS_V1, cart_device_record, 1,
+      cart_device_args, cart_device_owns, cart_device_json, NULL,
+      CART_DB_NONE, NULL },
 
-    { "cart", CART_DB_CARTS, 0, cart_cart_record, 2, cart_cart_args,
-      cart_cart_owns, cart_cart_json, cart_cart_view, CART_DB_NONE, NULL },
+    { "cart", CART_DB_CARTS, 0, CART_DB_CARTS_V1, cart_cart_record, 2,
+      cart_cart_args, cart_cart_owns, cart_cart_json, cart_cart_view,
+      CART_DB_NONE, NULL },
 
-    { "api_key", CART_DB_SPREE_KEYS, 0, cart_api_key_record, 2,
-      cart_spree_args, cart_all_owns, cart_api_key_json, NULL,
+    { "api_key", CART_DB_SPREE_KEYS, 0, CART_DB_NONE, cart_api_key_record,
+      2, cart_spree_args, cart_all_owns, cart_api_key_json, NULL,
       CART_DB_NONE, NULL },
 
     /* found by store and id, wherever its user and times put it */
-    { "spree_cart", CART_DB_SPREE_CARTS, 0, cart_spree_cart_record, 2,
-      cart_spree_args, cart_all_owns, cart_spree_cart_json,
-      cart_spree_cart_view, CART_DB_SPREE_IDS, cart_spree_cart_stored },
+    { "spree_cart", CART_DB_SPREE_CARTS, 0, CART_DB_NONE,
+      cart_spree_cart_record, 2, cart_spree_args, cart_all_owns,
+      cart_spree_cart_json, cart_spree_cart_view, CART_DB_SPREE_IDS,
+      cart_spree_cart_stored },
 
-    { NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL, CART_DB_NONE, NULL }
+    { NULL, 0, 0, CART_DB_NONE, NULL, 0, NULL, NULL, NULL, NULL,
+      CART_DB_NONE, NULL }
 };
 
 

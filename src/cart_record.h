@@ -58,9 +58,9 @@ typedef struct {
     size_t              nneeds;
 
     /*
-     * A kind found by an id: the id's key in kind->ids, and the entries
-     * written with the record (the id's own, saying where it is, and an
-     * index of another order).
+     * A kind found by an id: the id's key in kind->ids.  The entries
+     * written with the record: a Spree cart's id (saying where it is) and
+     * its index of another order; a cart's V1 view, in kind->part.
      */
     unsigned char       id_key[CART_SPREE_ID_KEY_MAX];
     size_t              id_key_len;
@@ -77,6 +77,9 @@ struct cart_kind_s {
     cart_db_e     db;
     int           cascade;          /* removed, it takes along the keys
                                        that begin with its own */
+    cart_db_e     part;             /* keyed as db, the rest of its
+                                       records (or CART_DB_NONE): removed
+                                       with them, cascade and all */
 
     /* the record of a parsed import line; -1 with "field: reason" */
     int         (*parse)(json_t *line, cart_record_t *rec, char *err,
@@ -99,8 +102,9 @@ struct cart_kind_s {
 
     /*
      * What "get" prints of a stored record, when not its import line: a
-     * cart as the route serves it (alt: its other view, V1), inflated
-     * into a malloc()ed *view; -1 when the record is corrupt.
+     * cart as the route serves it (alt: its other view, V1, of the value
+     * in kind->part), inflated into a malloc()ed *view; -1 when the
+     * record is corrupt.
      */
     int         (*view)(const void *value, size_t value_len, int alt,
                         char **view, size_t *view_len);

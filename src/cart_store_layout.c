@@ -7,6 +7,7 @@ const cart_db_t  cart_dbs[CART_DB_COUNT] = {
     { "meta", 0 },
     { "domains", 0 },
     { "carts", 0 },
+    { "carts_v1", 0 },
     { "spree_carts", 0 },
     { "spree_created", MDB_DUPSORT },
     { "spree_ids", 0 },

@@ -211,6 +211,19 @@ cartctl_get(cartctl_store_t *st, char **args, int nargs)
         return cartctl_store_error(st, "get", rc);
     }
 
+    /* a cart's V1 view: its entry in kind->part, under the same key */
+    if (alt && kind->part != CART_DB_NONE) {
+        rc = mdb_get(txn, st->dbi[kind->part], &key, &val);
+
+        if (rc == MDB_NOTFOUND) {
+            val.mv_size = 0;        /* a cart without it: corrupt */
+
+        } else if (rc != 0) {
+            mdb_txn_abort(txn);
+            return cartctl_store_error(st, "get", rc);
+        }
+    }
+
     if (kind->view == NULL) {
         cartctl_print_record(kind, &key, &val);
 

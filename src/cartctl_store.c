@@ -172,20 +172,20 @@ cartctl_open(cartctl_store_t *st, const char *dir, size_t map_size,
 }
 
 
-/* a put that leaves an identical record alone, so re-imports are no-ops */
+/* a put that leaves an identical value alone, so re-imports are no-ops */
 static int
-cartctl_put(MDB_txn *txn, MDB_dbi dbi, cart_record_t *rec)
+cartctl_put(MDB_txn *txn, MDB_dbi dbi, const unsigned char *k, size_t k_len,
+    const unsigned char *v, size_t v_len)
 {
     int      rc;
     MDB_val  key, val, old;
 
-    key.mv_data = rec->key;
-    key.mv_size = rec->key_len;
+    key.mv_data = (void *) k;
+    key.mv_size = k_len;
 
     rc = mdb_get(txn, dbi, &key, &old);
 
-    if (rc == 0 && old.mv_size == rec->value_len
-        && memcmp(old.mv_data, rec->value, rec->value_len) == 0)
+    if (rc == 0 && old.mv_size == v_len && memcmp(old.mv_data, v, v_len) == 0)
     {
         return 0;
     }
@@ -194,8 +194,22 @@ cartctl_put(MDB_txn *txn, MDB_dbi dbi, cart_record_t *rec)
         return rc;
     }
 
-    val.mv_data = rec->value;
-    val.mv_size = rec->value_len;
+    val.mv_data = (void *) v;
+    val.mv_size = v_len;
+
+    /*
+     * A new key after all others (an import in key order) is appended:
+     * LMDB then leaves the page before it full, where a put splits it and
+     * leaves it two thirds full with records of a third of a page.  Not
+     * last, it is refused as it was (MDB_KEYEXIST), and put.
+     */
+    if (rc == MDB_NOTFOUND) {
+        rc = mdb_put(txn, dbi, &key, &val, MDB_APPEND);
+
+        if (rc != MDB_KEYEXIST) {
+            return rc;
+        }
+    }
 
     return mdb_put(txn, dbi, &key, &val, 0);
 }
@@ -235,6 +249,27 @@ cartctl_del_prefix(MDB_txn *txn, MDB_dbi dbi, const unsigned char *prefix,
 }
 
 
+/* a key removed, with the keys that begin with it where it cascades */
+static int
+cartctl_remove_key(MDB_txn *txn, MDB_dbi dbi, int cascade,
+    const unsigned char *key, size_t key_len)
+{
+    int      rc;
+    MDB_val  k;
+
+    if (cascade) {
+        return cartctl_del_prefix(txn, dbi, key, key_len);
+    }
+
+    k.mv_data = (void *) key;
+    k.mv_size = key_len;
+
+    rc = mdb_del(txn, dbi, &k, NULL);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
 int
 cartctl_remove(MDB_txn *txn, cartctl_store_t *st, const cart_kind_t *kind,
     const unsigned char *key, size_t key_len)
@@ -252,16 +287,15 @@ cartctl_remove(MDB_txn *txn, cartctl_store_t *st, const cart_kind_t *kind,
         return rc == MDB_NOTFOUND ? 0 : rc;
     }
 
-    if (kind->cascade) {
-        return cartctl_del_prefix(txn, st->dbi[kind->db], key, key_len);
+    rc = cartctl_remove_key(txn, st->dbi[kind->db], kind->cascade, key,
+                            key_len);
+
+    if (rc == 0 && kind->part != CART_DB_NONE) {
+        rc = cartctl_remove_key(txn, st->dbi[kind->part], kind->cascade, key,
+                                key_len);
     }
 
-    k.mv_data = (void *) key;
-    k.mv_size = key_len;
-
-    rc = mdb_del(txn, st->dbi[kind->db], &k, NULL);
-
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    return rc;
 }
 
 
@@ -398,15 +432,13 @@ cartctl_apply(MDB_txn *txn, cartctl_store_t *st, cart_record_t *rec,
              : cartctl_remove(txn, st, rec->kind, rec->key, rec->key_len);
 
     } else if (rc == 0 && !same) {
-        rc = cartctl_put(txn, st->dbi[rec->kind->db], rec);
+        rc = cartctl_put(txn, st->dbi[rec->kind->db], rec->key, rec->key_len,
+                         rec->value, rec->value_len);
 
         for (i = 0; rc == 0 && i < rec->nindex; i++) {
-            key.mv_data = (void *) rec->index[i].key;
-            key.mv_size = rec->index[i].key_len;
-            val.mv_data = (void *) rec->index[i].value;
-            val.mv_size = rec->index[i].value_len;
-
-            rc = mdb_put(txn, st->dbi[rec->index[i].db], &key, &val, 0);
+            rc = cartctl_put(txn, st->dbi[rec->index[i].db],
+                             rec->index[i].key, rec->index[i].key_len,
+                             rec->index[i].value, rec->index[i].value_len);
         }
     }
 

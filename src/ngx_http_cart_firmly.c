@@ -366,17 +366,18 @@ ngx_http_cart_firmly_device(ngx_http_request_t *r, ngx_http_cart_ctx_t *ctx,
 
 
 /*
- * The domain and the device's cart there, within a store read.  Returns
- * an error; a missing or expired cart leaves cart->v2.data NULL.
+ * The domain and the device's cart there (its V2 or V1 view), within a
+ * store read.  Returns an error; a missing or expired cart leaves
+ * cart->bytes.data NULL.
  */
 static ngx_int_t
 ngx_http_cart_firmly_lookup(ngx_http_request_t *r, ngx_http_cart_ctx_t *ctx,
-    ngx_http_cart_domain_t *domain, ngx_http_cart_cart_t *cart)
+    ngx_http_cart_domain_t *domain, ngx_uint_t v1, ngx_http_cart_view_t *cart)
 {
     int64_t    now;
     ngx_int_t  rc;
 
-    ngx_memzero(cart, sizeof(ngx_http_cart_cart_t));
+    ngx_memzero(cart, sizeof(ngx_http_cart_view_t));
 
     rc = ngx_http_cart_store_domain(r, &ctx->domain, domain);
 
@@ -400,11 +401,11 @@ ngx_http_cart_firmly_lookup(ngx_http_request_t *r, ngx_http_cart_ctx_t *ctx,
                                   : NGX_HTTP_CART_ERR_INTERNAL;
     }
 
-    rc = ngx_http_cart_store_cart(r, &ctx->device_id, &ctx->domain, cart);
+    rc = ngx_http_cart_store_cart_view(r, &ctx->device_id, &ctx->domain, v1,
+                                       cart);
 
-    if (rc == NGX_DECLINED || (rc == NGX_OK && cart->rec.expires_at_ms <= now))
-    {
-        ngx_memzero(cart, sizeof(ngx_http_cart_cart_t));
+    if (rc == NGX_DECLINED || (rc == NGX_OK && cart->expires_at_ms <= now)) {
+        ngx_memzero(cart, sizeof(ngx_http_cart_view_t));
         return NGX_HTTP_CART_ERR_NONE;
     }
 
@@ -422,12 +423,12 @@ ngx_http_cart_firmly_read_cart(ngx_http_request_t *r, void *data)
     ngx_http_cart_firmly_cart_read_t *rd = data;
 
     ngx_int_t                err;
-    ngx_http_cart_cart_t     cart;
+    ngx_http_cart_view_t     cart;
     ngx_http_cart_domain_t   domain;
 
-    err = ngx_http_cart_firmly_lookup(r, rd->ctx, &domain, &cart);
+    err = ngx_http_cart_firmly_lookup(r, rd->ctx, &domain, rd->v1, &cart);
 
-    if (err == NGX_HTTP_CART_ERR_NONE && cart.v2.data == NULL) {
+    if (err == NGX_HTTP_CART_ERR_NONE && cart.bytes.data == NULL) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "cart firmly: no cart at the domain");
 
@@ -437,9 +438,9 @@ ngx_http_cart_firmly_read_cart(ngx_http_request_t *r, void *data)
         rd->etag = domain.rec.v1_empty_etag;
 
     } else {
-        rd->view.bytes = rd->v1 ? cart.v1 : cart.v2;
-        rd->view.deflated = rd->v1 ? cart.rec.v1 : cart.rec.v2;
-        rd->etag = rd->v1 ? cart.rec.v1_etag : cart.rec.v2_etag;
+        rd->view.bytes = cart.bytes;
+        rd->view.deflated = cart.deflated;
+        rd->etag = cart.etag;
     }
 
     if (err == NGX_HTTP_CART_ERR_NONE

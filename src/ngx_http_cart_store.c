@@ -1103,7 +1103,7 @@ ngx_http_cart_store_device(ngx_http_request_t *r, ngx_str_t *device_id,
 }
 
 
-/* the header and both views of a stored cart value, in place */
+/* the header and the V2 view of a stored cart value, in place */
 static ngx_int_t
 ngx_http_cart_store_cart_parts(u_char *value, size_t len,
     ngx_http_cart_cart_t *out)
@@ -1114,16 +1114,49 @@ ngx_http_cart_store_cart_parts(u_char *value, size_t len,
 
     out->v2.data = value + sizeof(cart_cart_rec_t);
     out->v2.len = cart_deflated_size(&out->rec.v2);
-    out->v1.data = out->v2.data + out->v2.len;
-    out->v1.len = cart_deflated_size(&out->rec.v1);
+
+    return NGX_OK;
+}
+
+
+/* a view of a stored cart value: V2 in "carts", V1 in "carts_v1" */
+static ngx_int_t
+ngx_http_cart_store_view_parts(u_char *value, size_t len, ngx_uint_t v1,
+    ngx_http_cart_view_t *out)
+{
+    cart_cart_v1_rec_t    rec;
+    ngx_http_cart_cart_t  cart;
+
+    if (!v1) {
+        if (ngx_http_cart_store_cart_parts(value, len, &cart) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        out->expires_at_ms = cart.rec.expires_at_ms;
+        out->etag = cart.rec.v2_etag;
+        out->deflated = cart.rec.v2;
+        out->bytes = cart.v2;
+
+        return NGX_OK;
+    }
+
+    if (cart_cart_v1_rec_read(value, len, &rec) != 0) {
+        return NGX_ERROR;
+    }
+
+    out->expires_at_ms = rec.expires_at_ms;
+    out->etag = rec.v1_etag;
+    out->deflated = rec.v1;
+    out->bytes.data = value + sizeof(cart_cart_v1_rec_t);
+    out->bytes.len = cart_deflated_size(&rec.v1);
 
     return NGX_OK;
 }
 
 
 ngx_int_t
-ngx_http_cart_store_cart(ngx_http_request_t *r, ngx_str_t *device_id,
-    ngx_str_t *domain, ngx_http_cart_cart_t *out)
+ngx_http_cart_store_cart_view(ngx_http_request_t *r, ngx_str_t *device_id,
+    ngx_str_t *domain, ngx_uint_t v1, ngx_http_cart_view_t *out)
 {
     ngx_int_t   rc;
     ngx_str_t   value, key;
@@ -1133,14 +1166,16 @@ ngx_http_cart_store_cart(ngx_http_request_t *r, ngx_str_t *device_id,
     key.len = cart_cart_key((char *) device_id->data, device_id->len,
                             (char *) domain->data, domain->len, buf);
 
-    rc = ngx_http_cart_store_value(r, CART_DB_CARTS, key.data, key.len,
-                                 &value);
+    rc = ngx_http_cart_store_value(r, v1 ? CART_DB_CARTS_V1 : CART_DB_CARTS,
+                                 key.data, key.len, &value);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    if (ngx_http_cart_store_cart_parts(value.data, value.len, out) != NGX_OK) {
-        return ngx_http_cart_store_corrupt(r, "cart", &key);
+    if (ngx_http_cart_store_view_parts(value.data, value.len, v1, out)
+        != NGX_OK)
+    {
+        return ngx_http_cart_store_corrupt(r, v1 ? "cart V1" : "cart", &key);
     }
 
     return NGX_OK;

@@ -29,8 +29,15 @@ typedef struct {
 typedef struct {
     cart_cart_rec_t     rec;
     ngx_str_t           v2;
-    ngx_str_t           v1;
 } ngx_http_cart_cart_t;
+
+/* one view of a cart, V2 or V1, as the route of one cart serves it */
+typedef struct {
+    int64_t             expires_at_ms;
+    uint64_t            etag;
+    cart_deflated_t     deflated;
+    ngx_str_t           bytes;
+} ngx_http_cart_view_t;
 
 
 ngx_int_t ngx_http_cart_store_init_worker(ngx_cycle_t *cycle,
@@ -59,8 +66,9 @@ ngx_int_t ngx_http_cart_store_domain(ngx_http_request_t *r,
     ngx_str_t *domain, ngx_http_cart_domain_t *out);
 ngx_int_t ngx_http_cart_store_device(ngx_http_request_t *r,
     ngx_str_t *device_id, cart_device_rec_t *out);
-ngx_int_t ngx_http_cart_store_cart(ngx_http_request_t *r,
-    ngx_str_t *device_id, ngx_str_t *domain, ngx_http_cart_cart_t *out);
+ngx_int_t ngx_http_cart_store_cart_view(ngx_http_request_t *r,
+    ngx_str_t *device_id, ngx_str_t *domain, ngx_uint_t v1,
+    ngx_http_cart_view_t *out);
 
 /* the value at key in db, in place: NGX_OK, NGX_DECLINED, NGX_ERROR */
 ngx_int_t ngx_http_cart_store_value(ngx_http_request_t *r, cart_db_e db,

@@ -31,6 +31,14 @@ $body{unavailable} = error_body(503, 'ErrorStoreUnavailable',
 $body{bad_fast_mode} = error_body(400, 'InvalidRequest',
                                   'fast_mode must be true or false');
 
+# a V1 record the module cannot read: the cart's V2 record in its place
+$ENV{TEST_NGINX_BAD_V1_STORE} = store("$ENV{TEST_NGINX_TMP}/bad-v1",
+                                      "$DATA/base.ndjson");
+put_records($ENV{TEST_NGINX_BAD_V1_STORE}, 'carts_v1',
+            "$DEV_A\0staging.luma.gift" =>
+            get_record($ENV{TEST_NGINX_BAD_V1_STORE}, 'carts',
+                       "$DEV_A\0staging.luma.gift"));
+
 run_tests();
 
 __DATA__
@@ -183,3 +191,19 @@ $::body{v1_page002}
 --- response_body eval
 [$::body{missing}, $::body{invalid},
  '{"code":400,"error":"InvalidDomain","description":"The domain is not a valid domain name"}']
+
+
+
+=== TEST 11: a V1 record the store cannot read: the API's 500, logged
+--- http_config eval
+"cart_store $ENV{TEST_NGINX_BAD_V1_STORE};
+cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
+--- request
+GET /api/v1/domains/staging.luma.gift/cart
+--- more_headers eval
+"x-firmly-authorization: $::tok{a}"
+--- error_code: 500
+--- response_body chomp
+{"code":500,"error":"InternalServerError","description":"Internal server error"}
+--- error_log eval
+qr/corrupt cart V1 record "\Q$CartTest::DEV_A\E\/staging\.luma\.gift" left out/

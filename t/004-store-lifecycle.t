@@ -201,7 +201,7 @@ GET /api/v2/domains/staging.luma.gift/cart
 --- response_body eval
 $::body{v2_unavailable}
 --- error_log eval
-qr/cart_store "\Q$ENV{TEST_NGINX_OLD_STORE}\E" has layout 1, this module reads layout 4/
+qr/cart_store "\Q$ENV{TEST_NGINX_OLD_STORE}\E" has layout 1, this module reads layout 5/
 
 
 

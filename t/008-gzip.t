@@ -19,15 +19,19 @@ spree_setup();
 
 $body{page003} = slurp("$DATA/page-003-carts.json");
 
-# a cart whose V2 view does not inflate: its first block of an invalid
-# type (after the 80 bytes of cart_cart_rec_t), its framing sound
+# a cart whose views do not inflate: the first block of each of an invalid
+# type (after the 56 bytes of cart_cart_rec_t in carts, the V2 view; after
+# the 40 of cart_cart_v1_rec_t in carts_v1, the V1 one), framing sound
 $ENV{TEST_NGINX_BAD_VIEW_STORE} = store("$ENV{TEST_NGINX_TMP}/bad-view",
                                         "$DATA/base.ndjson");
-my $cart = get_record($ENV{TEST_NGINX_BAD_VIEW_STORE}, 'carts',
-                      "$DEV_A\0staging.luma.gift");
-substr($cart, 80, 1) = "\xff";
-put_records($ENV{TEST_NGINX_BAD_VIEW_STORE}, 'carts',
-            "$DEV_A\0staging.luma.gift" => $cart);
+for (['carts', 56], ['carts_v1', 40]) {
+    my ($db, $header) = @$_;
+    my $cart = get_record($ENV{TEST_NGINX_BAD_VIEW_STORE}, $db,
+                          "$DEV_A\0staging.luma.gift");
+    substr($cart, $header, 1) = "\xff";
+    put_records($ENV{TEST_NGINX_BAD_VIEW_STORE}, $db,
+                "$DEV_A\0staging.luma.gift" => $cart);
+}
 
 our $AUTH = "x-firmly-authorization: $tok{a}";
 our $SPREE = 'Authorization: Bearer ' . spree_tok(2)
@@ -322,6 +326,22 @@ include $ENV{TEST_NGINX_API_CONF};"
 cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
 --- request eval
 "GET $::V2"
+--- more_headers eval
+$::AUTH
+--- error_code: 500
+--- response_body chomp
+{"code":500,"error":"InternalServerError","description":"Internal server error"}
+--- error_log
+a stored view does not inflate
+
+
+
+=== TEST 13: the same of a V1 view
+--- http_config eval
+"cart_store $ENV{TEST_NGINX_BAD_VIEW_STORE};
+cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
+--- request
+GET /api/v1/domains/staging.luma.gift/cart
 --- more_headers eval
 $::AUTH
 --- error_code: 500

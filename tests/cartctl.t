@@ -57,7 +57,7 @@ run($base, '--store', "$tmp/old", 'import');
 put_records("$tmp/old", 'meta', layout => pack('L', 1));
 ($rc, undef, $err) = run($base, '--store', "$tmp/old", 'import');
 is($rc, 4, 'import into a store of layout 1: exit 4');
-like($err, qr/has store layout 1, this cartctl writes layout 4/,
+like($err, qr/has store layout 1, this cartctl writes layout 5/,
      'and says why');
 ($rc, undef, $err) = run('', '--store', "$tmp/old", 'dump');
 is($rc, 4, 'dump of a store of layout 1: exit 4');
@@ -97,6 +97,21 @@ is(scalar(() = $dump1 =~ /\n/g), 13, 'dump: one line a record');
 is($rc, 0, 'the dump imports');
 ($rc, $dump2) = run('', '--store', "$tmp/copy", 'dump');
 is($dump2, $dump1, 'and dumps the same again');
+
+# an import in key order appends (MDB_APPEND), one out of order puts: the
+# same records either way, in every database
+my @lines = split /^/, $dump1;
+my @kinds = map { my $k = $_; grep { /^\{"kind":"$k"/ } @lines }
+            qw(domain device);
+($rc) = run(join('', @kinds, reverse grep { !/^\{"kind":"d(omain|evice)"/ }
+                                          @lines),
+            '--store', "$tmp/reversed", 'import');
+is($rc, 0, 'the dump imports with its carts in reverse order');
+is(join('', map { scalar `mdb_dump -s $_ $tmp/reversed` }
+                qw(domains carts carts_v1)),
+   join('', map { scalar `mdb_dump -s $_ $tmp/copy` }
+                qw(domains carts carts_v1)),
+   'and holds the same records as the copy made in order');
 ($rc, $out) = run('', '--store', "$tmp/copy", 'get', 'cart', $DEV_A,
                   'staging.luma.gift');
 is($out, slurp("$DATA/page-002-cart.v2.json") . "\n",
@@ -111,11 +126,14 @@ is($rc, 0, '--keep-plain: a new store keeps its views plain too');
 like($out, qr/^views\s+deflated, plain kept$/m, 'stat says so');
 ($rc, $out) = run('', '--store', $store, 'stat');
 like($out, qr/^views\s+deflated$/m, '... and of a store made without');
-cmp_ok(length get_record("$tmp/kept", 'carts', "$DEV_A\0staging.luma.gift"),
-       '>', length(slurp("$DATA/page-002-cart.v2.json"))
-            + length get_record($store, 'carts',
-                                "$DEV_A\0staging.luma.gift"),
-       '... its cart records hold the plain views besides');
+# (the V1 fixture ends with a newline, the V2 one does not)
+for (['carts', 'v2', 0], ['carts_v1', 'v1', 1]) {
+    my ($db, $view, $newline) = @$_;
+    is(length get_record("$tmp/kept", $db, "$DEV_A\0staging.luma.gift"),
+       length(get_record($store, $db, "$DEV_A\0staging.luma.gift"))
+       + length(slurp("$DATA/page-002-cart.$view.json")) - $newline,
+       "... its $db records hold the $view view plain besides");
+}
 ($rc, $out) = run('', '--store', "$tmp/kept", 'get', 'cart', $DEV_A,
                   'staging.luma.gift', '--v1');
 is($out, slurp("$DATA/page-002-cart.v1.json"), '... and get the same views');
@@ -127,7 +145,8 @@ is($out, $dump1, '... and dump the same lines');
 is($rc . $out, '0' . slurp("$DATA/page-002-cart.v2.json") . "\n",
    '... also when written again without the option');
 cmp_ok(length get_record("$tmp/kept", 'carts', "$DEV_A\0staging.luma.gift"),
-       '>', 4000, '... still kept plain, as the store says');
+       '>', length slurp("$DATA/page-002-cart.v2.json"),
+       '... still kept plain, as the store says');
 ($rc, undef, $err) = run($base, '--store', $store, '--keep-plain', 'import');
 is($rc, 2, '--keep-plain on a store made without: exit 2');
 like($err, qr/was made without plain views: --keep-plain is for a new store/,
@@ -327,20 +346,34 @@ for my $case (@invalid) {
 ($rc, undef, $err) = run('', '--store', $store, 'import', "$tmp/nofile");
 is($rc, 1, 'an unreadable file: exit 1');
 
-# deletions
+# deletions; a cart's V1 view (its entry in carts_v1) goes with the cart
+sub v1_entries {
+    my $dump = `mdb_dump -s carts_v1 $_[0]`;
+    $? == 0 or die "mdb_dump -s carts_v1 $_[0] failed";
+    return scalar(() = $dump =~ /^ /mg) / 2;
+}
+
 ($rc) = run("$domain\n$device\n$cart_line\n\n", '--store', "$tmp/del",
             'import');
 is($rc, 0, 'blank lines are skipped');
+is(v1_entries("$tmp/del"), 1, 'a cart has its V1 entry');
 ($rc) = run('{"kind":"cart","device_id":"dev-1","domain":"x.example",'
             . '"deleted":true}', '--store', "$tmp/del", 'import');
 is($rc, 0, 'a deleted cart record imports');
 ($rc) = run('', '--store', "$tmp/del", 'get', 'cart', 'dev-1', 'x.example');
 is($rc, 3, 'and removes the cart');
+is(v1_entries("$tmp/del"), 0, 'and its V1 entry');
+($rc) = run("$cart_line\n", '--store', "$tmp/del", 'import');
+($rc) = run('', '--store', "$tmp/del", 'delete', 'cart', 'dev-1',
+            'x.example');
+is($rc, 0, 'delete cart');
+is(v1_entries("$tmp/del"), 0, 'removes its V1 entry too');
 ($rc) = run("$cart_line\n", '--store', "$tmp/del", 'import');
 ($rc) = run('', '--store', "$tmp/del", 'delete', 'device', 'dev-1');
 is($rc, 0, 'delete device');
 ($rc) = run('', '--store', "$tmp/del", 'get', 'cart', 'dev-1', 'x.example');
 is($rc, 3, 'takes its carts with it');
+is(v1_entries("$tmp/del"), 0, 'and their V1 entries');
 ($rc) = run('', '--store', "$tmp/del", 'delete', 'device', 'dev-1');
 is($rc, 3, 'deleting what is not there: exit 3');
 ($rc) = run('', '--store', "$tmp/del", 'delete', 'domain');

@@ -1532,10 +1532,12 @@ test_gzip(const char *data)
     {
         char              *view;
         size_t             view_len;
-        json_t            *line;
-        cart_record_t      rec;
-        cart_cart_rec_t    c;
-        char               err[600];
+        json_t              *line;
+        cart_entry_t        *v1;
+        cart_record_t        rec;
+        cart_cart_rec_t      c;
+        cart_cart_v1_rec_t   c1;
+        char                 err[600];
 
         /* the first cart of the base fixture */
         snprintf(err, sizeof(err), "%s/base.ndjson", data);
@@ -1550,16 +1552,27 @@ test_gzip(const char *data)
             memset(&rec, 0, sizeof(rec));
             view = NULL;
 
+            v1 = &rec.index[0];
+
+            /* its V1 view: the entry in carts_v1 under the same key */
             same = line && cart_record_from_json(line, &rec, err,
                                                  sizeof(err)) == 0
                    && cart_cart_rec_read(rec.value, rec.value_len, &c) == 0
                    && (c.v2.flags == (k ? CART_DEFLATED_PLAIN : 0))
-                   && rec.value_len == sizeof(c) + c.v2.len + c.v1.len
-                                       + (k ? c.v2.plain_len
-                                              + c.v1.plain_len : 0)
-                   && rec.kind->view(rec.value, rec.value_len, 1, &view,
+                   && rec.value_len == sizeof(c) + c.v2.len
+                                       + (k ? c.v2.plain_len : 0)
+                   && rec.nindex == 1 && v1->db == CART_DB_CARTS_V1
+                   && v1->key_len == rec.key_len
+                   && memcmp(v1->key, rec.key, rec.key_len) == 0
+                   && cart_cart_v1_rec_read(v1->value, v1->value_len, &c1)
+                      == 0
+                   && (c1.v1.flags == (k ? CART_DEFLATED_PLAIN : 0))
+                   && c1.expires_at_ms == c.expires_at_ms
+                   && v1->value_len == sizeof(c1) + c1.v1.len
+                                       + (k ? c1.v1.plain_len : 0)
+                   && rec.kind->view(v1->value, v1->value_len, 1, &view,
                                      &view_len) == 0
-                   && view_len == c.v1.plain_len
+                   && view_len == c1.v1.plain_len
                    && strncmp(view, "{\"", 2) == 0;
 
             ok(same, k ? "gzip: a record keeps its views plain after the "
@@ -1573,9 +1586,13 @@ test_gzip(const char *data)
 
             /* a flag the reader does not know: the record is corrupt */
             if (k && rec.value) {
-                c.v1.flags |= 0x10;
+                c.v2.flags |= 0x10;
                 memcpy(rec.value, &c, sizeof(c));
-                ok(cart_cart_rec_read(rec.value, rec.value_len, &c) != 0,
+                c1.v1.flags |= 0x10;
+                memcpy((void *) v1->value, &c1, sizeof(c1));
+                ok(cart_cart_rec_read(rec.value, rec.value_len, &c) != 0
+                   && cart_cart_v1_rec_read(v1->value, v1->value_len, &c1)
+                      != 0,
                    "gzip: a view of an unknown flag is refused");
             }
 

@@ -1,8 +1,8 @@
 /*
  * libFuzzer target: a stored record as the module reads it out of the
- * map (the store is outside input): the framing of a domain, a cart or a
- * Spree cart record (its first byte says which), then each of its views
- * read as the module reads them, kept plain or inflated.
+ * map (the store is outside input): the framing of a domain, a cart, a
+ * cart's V1 or a Spree cart record (its first byte says which), then each
+ * of its views read as the module reads them, kept plain or inflated.
  */
 
 #include <stdint.h>
@@ -41,12 +41,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cart_cart_rec_t     c;
     cart_spree_rec_t    s;
     cart_domain_rec_t   dom;
+    cart_cart_v1_rec_t  c1;
 
     if (size < 1) {
         return 0;
     }
 
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
 
     case 0:
         if (cart_domain_rec_read(data + 1, size - 1, &dom) == 0) {
@@ -58,7 +59,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 1:
         if (cart_cart_rec_read(data + 1, size - 1, &c) == 0) {
             view(data + 1 + sizeof(c), &c.v2);
-            view(data + size - cart_deflated_size(&c.v1), &c.v1);
+        }
+        break;
+
+    case 3:
+        if (cart_cart_v1_rec_read(data + 1, size - 1, &c1) == 0) {
+            view(data + 1 + sizeof(c1), &c1.v1);
         }
         break;
 
