@@ -43,9 +43,9 @@ ngx_http_cart_accepts_gzip(ngx_http_request_t *r)
 }
 
 
+/* a body of one buffer: len bytes of memory at pos */
 static ngx_chain_t *
-ngx_http_cart_link(ngx_http_request_t *r, ngx_chain_t **last, u_char *pos,
-    size_t len)
+ngx_http_cart_link(ngx_http_request_t *r, u_char *pos, size_t len)
 {
     ngx_buf_t    *b;
     ngx_chain_t  *cl;
@@ -63,7 +63,6 @@ ngx_http_cart_link(ngx_http_request_t *r, ngx_chain_t **last, u_char *pos,
 
     cl->buf = b;
     cl->next = NULL;
-    *last = cl;
 
     return cl;
 }
@@ -73,30 +72,35 @@ ngx_http_cart_link(ngx_http_request_t *r, ngx_chain_t **last, u_char *pos,
  * The body as one gzip stream: the header, the deflated parts as they
  * are and the plain ones in stored blocks, the final block and the
  * trailer, whose CRC combines the parts'.  Nothing is compressed here.
+ * It is copied into one buffer: sent as a buffer a part (51 for a Spree
+ * page, most of them commas), the kernel's cost of each writev segment
+ * held a page to 0.65x of gzip_static, against 0.88x in one.
  */
 static ngx_chain_t *
 ngx_http_cart_gzip_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
     off_t *len)
 {
-    u_char                *p;
+    u_char                *data, *p;
     size_t                 n;
     uint32_t               crc;
     uint64_t               plain;
     ngx_uint_t             i;
-    ngx_chain_t           *out, **last;
     ngx_http_cart_part_t  *part;
 
-    last = &out;
-
-    if (ngx_http_cart_link(r, last, (u_char *) cart_gzip_header,
-                           CART_GZIP_HEADER_LEN)
-        == NULL)
+    for (n = CART_GZIP_HEADER_LEN + CART_GZIP_END_LEN, i = 0;
+         i < body->nparts; i++)
     {
+        n += body->parts[i].deflated.len
+             ? body->parts[i].deflated.len
+             : cart_gzip_stored_len(body->parts[i].bytes.len);
+    }
+
+    data = ngx_pnalloc(r->pool, n);
+    if (data == NULL) {
         return NULL;
     }
 
-    last = &(*last)->next;
-    *len = CART_GZIP_HEADER_LEN + CART_GZIP_END_LEN;
+    p = ngx_cpymem(data, cart_gzip_header, CART_GZIP_HEADER_LEN);
     crc = 0;
     plain = 0;
 
@@ -104,8 +108,7 @@ ngx_http_cart_gzip_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
         part = &body->parts[i];
 
         if (part->deflated.len) {
-            p = part->bytes.data;
-            n = part->deflated.len;
+            p = ngx_cpymem(p, part->bytes.data, part->deflated.len);
 
             /* the first bytes: the piece's CRC is the stream's so far */
             crc = plain ? cart_gzip_crc_piece(crc, &part->deflated)
@@ -113,42 +116,16 @@ ngx_http_cart_gzip_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
             plain += part->deflated.plain_len;
 
         } else {
-            n = cart_gzip_stored_len(part->bytes.len);
-
-            p = ngx_pnalloc(r->pool, n);
-            if (p == NULL) {
-                return NULL;
-            }
-
-            (void) cart_gzip_stored(p, part->bytes.data, part->bytes.len);
+            p = cart_gzip_stored(p, part->bytes.data, part->bytes.len);
             crc = cart_gzip_crc(crc, part->bytes.data, part->bytes.len);
             plain += part->bytes.len;
         }
-
-        if (n == 0) {
-            continue;
-        }
-
-        if (ngx_http_cart_link(r, last, p, n) == NULL) {
-            return NULL;
-        }
-
-        last = &(*last)->next;
-        *len += n;
-    }
-
-    p = ngx_pnalloc(r->pool, CART_GZIP_END_LEN);
-    if (p == NULL) {
-        return NULL;
     }
 
     (void) cart_gzip_end(p, crc, plain);
+    *len = n;
 
-    if (ngx_http_cart_link(r, last, p, CART_GZIP_END_LEN) == NULL) {
-        return NULL;
-    }
-
-    return out;
+    return ngx_http_cart_link(r, data, n);
 }
 
 
@@ -164,7 +141,6 @@ ngx_http_cart_plain_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
     u_char                *data, *p;
     size_t                 n;
     ngx_uint_t             i;
-    ngx_chain_t           *out;
     ngx_http_cart_part_t  *part;
 
     part = body->parts;
@@ -172,12 +148,12 @@ ngx_http_cart_plain_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
     /* one part with its plain bytes at hand: sent from where they are */
     if (body->nparts == 1 && part->deflated.len == 0) {
         *len = part->bytes.len;
-        return ngx_http_cart_link(r, &out, part->bytes.data, part->bytes.len);
+        return ngx_http_cart_link(r, part->bytes.data, part->bytes.len);
     }
 
     if (body->nparts == 1 && (part->deflated.flags & CART_DEFLATED_PLAIN)) {
         *len = part->deflated.plain_len;
-        return ngx_http_cart_link(r, &out,
+        return ngx_http_cart_link(r,
                                   part->bytes.data + part->deflated.len,
                                   part->deflated.plain_len);
     }
@@ -219,7 +195,7 @@ ngx_http_cart_plain_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
 
     *len = n;
 
-    return ngx_http_cart_link(r, &out, data, n);
+    return ngx_http_cart_link(r, data, n);
 }
 
 
@@ -232,7 +208,7 @@ ngx_http_cart_send(ngx_http_request_t *r, ngx_http_cart_style_t *style,
     ngx_int_t                  rc;
     ngx_uint_t                 i, gzip;
     ngx_str_t                  value;
-    ngx_chain_t               *out, *cl;
+    ngx_chain_t               *out;
     ngx_http_cart_header_t    *h;
     ngx_http_core_loc_conf_t  *clcf;
 
@@ -359,12 +335,8 @@ ngx_http_cart_send(ngx_http_request_t *r, ngx_http_cart_style_t *style,
         return rc;
     }
 
-    for (cl = out; cl->next; cl = cl->next) {
-        /* void */
-    }
-
-    cl->buf->last_buf = (r == r->main) ? 1 : 0;
-    cl->buf->last_in_chain = 1;
+    out->buf->last_buf = (r == r->main) ? 1 : 0;
+    out->buf->last_in_chain = 1;
 
     return ngx_http_output_filter(r, out);
 }

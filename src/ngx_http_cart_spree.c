@@ -493,6 +493,8 @@ static ngx_int_t
 ngx_http_cart_spree_whole(ngx_http_request_t *r,
     ngx_http_cart_spree_list_t *list, ngx_str_t *head, ngx_str_t *tail)
 {
+    u_char                      *p;
+    size_t                       len;
     ngx_uint_t                   i, n;
     ngx_http_cart_part_t        *part;
     ngx_http_cart_spree_item_t  *items;
@@ -502,11 +504,18 @@ ngx_http_cart_spree_whole(ngx_http_request_t *r,
     items = list->items.elts;
     n = list->items.nelts;
 
+    /* the carts copied out of the map into one allocation */
+    for (len = 0, i = 0; i < n; i++) {
+        len += cart_deflated_size(&items[i].deflated);
+    }
+
     list->body.nparts = 2 + (n ? 2 * n - 1 : 0);
     list->body.encodable = 1;
     list->body.parts = ngx_pcalloc(r->pool, list->body.nparts
                                             * sizeof(ngx_http_cart_part_t));
-    if (list->body.parts == NULL) {
+    p = ngx_pnalloc(r->pool, ngx_max(len, 1));
+
+    if (list->body.parts == NULL || p == NULL) {
         return NGX_ERROR;
     }
 
@@ -520,12 +529,8 @@ ngx_http_cart_spree_whole(ngx_http_request_t *r,
 
         part->deflated = items[i].deflated;
         part->bytes.len = cart_deflated_size(&items[i].deflated);
-        part->bytes.data = ngx_pnalloc(r->pool, part->bytes.len);
-        if (part->bytes.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(part->bytes.data, items[i].json, part->bytes.len);
+        part->bytes.data = p;
+        p = ngx_cpymem(p, items[i].json, part->bytes.len);
         part++;
     }
 
