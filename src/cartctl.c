@@ -55,7 +55,7 @@ static const char  *cartctl_usage =
 "                                store; k, M, G suffixes)\n"
 "  -p, --keep-plain              a new store keeps each view plain beside\n"
 "                                its deflated bytes: faster answers to\n"
-"                                clients without gzip, a store about three\n"
+"                                clients without gzip, a store about five\n"
 "                                times as large\n"
 "  -h, --help                    this text\n"
 "\n"
