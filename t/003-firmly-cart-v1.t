@@ -31,13 +31,18 @@ $body{unavailable} = error_body(503, 'ErrorStoreUnavailable',
 $body{bad_fast_mode} = error_body(400, 'InvalidRequest',
                                   'fast_mode must be true or false');
 
-# a V1 record the module cannot read: the cart's V2 record in its place
+# a V1 record the module cannot read: the cart's V2 record in its place;
+# and a cart of a writer that left its V1 record out ($DEV_B at demo)
 $ENV{TEST_NGINX_BAD_V1_STORE} = store("$ENV{TEST_NGINX_TMP}/bad-v1",
                                       "$DATA/base.ndjson");
 put_records($ENV{TEST_NGINX_BAD_V1_STORE}, 'carts_v1',
             "$DEV_A\0staging.luma.gift" =>
             get_record($ENV{TEST_NGINX_BAD_V1_STORE}, 'carts',
                        "$DEV_A\0staging.luma.gift"));
+put_records($ENV{TEST_NGINX_BAD_V1_STORE}, 'carts',
+            "$DEV_B\0demo.luma.gift" =>
+            get_record($ENV{TEST_NGINX_BAD_V1_STORE}, 'carts',
+                       "$DEV_B\0staging.luma.gift"));
 
 run_tests();
 
@@ -207,3 +212,19 @@ GET /api/v1/domains/staging.luma.gift/cart
 {"code":500,"error":"InternalServerError","description":"Internal server error"}
 --- error_log eval
 qr/corrupt cart V1 record "\Q$CartTest::DEV_A\E\/staging\.luma\.gift" left out/
+
+
+
+=== TEST 12: a cart without its V1 record: no V1 view, the domain's empty cart (V2 has the cart)
+--- http_config eval
+"cart_store $ENV{TEST_NGINX_BAD_V1_STORE};
+cart_device_jwt_key rs256 $CartTest::KEYS/rs256.pub;"
+--- request eval
+["GET /api/v1/domains/demo.luma.gift/cart",
+ "GET /api/v2/domains/demo.luma.gift/cart"]
+--- more_headers eval
+["x-firmly-authorization: $::tok{b}", "x-firmly-authorization: $::tok{b}"]
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+["^\Q$::body{empty_demo}\E\$", '^\{"cart_id":']
