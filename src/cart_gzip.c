@@ -171,6 +171,18 @@ cart_gzip_inflate(const unsigned char *piece, const cart_deflated_t *d,
 }
 
 
+const unsigned char *
+cart_gzip_plain(const unsigned char *piece, const cart_deflated_t *d,
+    unsigned char *out)
+{
+    if (d->flags & CART_DEFLATED_PLAIN) {
+        return piece + d->len;
+    }
+
+    return cart_gzip_inflate(piece, d, out) == 0 ? out : NULL;
+}
+
+
 unsigned char *
 cart_gzip_stored(unsigned char *p, const void *bytes, size_t len)
 {

@@ -44,6 +44,15 @@ unsigned char *cart_gzip_deflate(const void *view, size_t len,
 int cart_gzip_inflate(const unsigned char *piece, const cart_deflated_t *d,
     unsigned char *out);
 
+/*
+ * The plain bytes of a stored view (its bytes at piece): the ones its
+ * record keeps after the deflated ones (CART_DEFLATED_PLAIN), in place,
+ * or it inflated into out as cart_gzip_inflate() does.  NULL when it does
+ * not inflate.
+ */
+const unsigned char *cart_gzip_plain(const unsigned char *piece,
+    const cart_deflated_t *d, unsigned char *out);
+
 /* plain bytes as stored blocks at p (cart_gzip_stored_len()); the end */
 unsigned char *cart_gzip_stored(unsigned char *p, const void *bytes,
     size_t len);

@@ -843,18 +843,19 @@ cart_domain_json(const void *key, size_t key_len, const void *value,
 static char *
 cart_inflate_view(const void *piece, const cart_deflated_t *d)
 {
-    char  *view;
+    char                 *view;
+    const unsigned char  *plain;
 
     view = malloc((size_t) d->plain_len + 1);
+    plain = view ? cart_gzip_plain(piece, d, (unsigned char *) view) : NULL;
 
-    if (view && (d->flags & CART_DEFLATED_PLAIN)) {
-        memcpy(view, (const char *) piece + d->len, d->plain_len);
-
-    } else if (view == NULL
-               || cart_gzip_inflate(piece, d, (unsigned char *) view) != 0)
-    {
+    if (plain == NULL) {
         free(view);
         return NULL;
+    }
+
+    if (plain != (unsigned char *) view) {
+        memcpy(view, plain, d->plain_len);
     }
 
     view[d->plain_len] = '\0';
@@ -922,26 +923,22 @@ static int
 cart_cart_view(const void *value, size_t value_len, int v1, char **view,
     size_t *view_len)
 {
+    size_t              header;
+    cart_deflated_t     d;
     cart_cart_rec_t     c;
     cart_cart_v1_rec_t  c1;
 
-    if (v1) {
-        if (cart_cart_v1_rec_read(value, value_len, &c1) != 0) {
-            return -1;
-        }
-
-        *view = cart_inflate_view((const char *) value + sizeof(c1), &c1.v1);
-        *view_len = c1.v1.plain_len;
-
-        return *view ? 0 : -1;
-    }
-
-    if (cart_cart_rec_read(value, value_len, &c) != 0) {
+    if (v1 ? cart_cart_v1_rec_read(value, value_len, &c1)
+           : cart_cart_rec_read(value, value_len, &c))
+    {
         return -1;
     }
 
-    *view = cart_inflate_view((const char *) value + sizeof(c), &c.v2);
-    *view_len = c.v2.plain_len;
+    header = v1 ? sizeof(c1) : sizeof(c);
+    d = v1 ? c1.v1 : c.v2;
+
+    *view = cart_inflate_view((const char *) value + header, &d);
+    *view_len = d.plain_len;
 
     return *view ? 0 : -1;
 }

@@ -129,6 +129,24 @@ ngx_http_cart_gzip_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
 }
 
 
+/* the length of a part, plain */
+static size_t
+ngx_http_cart_part_len(ngx_http_cart_part_t *part)
+{
+    return part->deflated.len ? part->deflated.plain_len : part->bytes.len;
+}
+
+
+/* a part's plain bytes: its own, or its view's (cart_gzip_plain()) */
+static const u_char *
+ngx_http_cart_part_plain(ngx_http_cart_part_t *part, u_char *out)
+{
+    return part->deflated.len
+           ? cart_gzip_plain(part->bytes.data, &part->deflated, out)
+           : part->bytes.data;
+}
+
+
 /*
  * The body plain, in one buffer: the views' kept plain bytes, or the views
  * inflated.  One part with plain bytes (its own, or a view's kept ones) is
@@ -139,28 +157,26 @@ ngx_http_cart_plain_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
     off_t *len)
 {
     u_char                *data, *p;
-    size_t                 n;
+    size_t                 n, part_len;
     ngx_uint_t             i;
+    const u_char          *plain;
     ngx_http_cart_part_t  *part;
 
     part = body->parts;
 
-    /* one part with its plain bytes at hand: sent from where they are */
-    if (body->nparts == 1 && part->deflated.len == 0) {
-        *len = part->bytes.len;
-        return ngx_http_cart_link(r, part->bytes.data, part->bytes.len);
-    }
-
-    if (body->nparts == 1 && (part->deflated.flags & CART_DEFLATED_PLAIN)) {
-        *len = part->deflated.plain_len;
-        return ngx_http_cart_link(r,
-                                  part->bytes.data + part->deflated.len,
-                                  part->deflated.plain_len);
-    }
-
     for (n = 0, i = 0; i < body->nparts; i++) {
-        n += part[i].deflated.len ? part[i].deflated.plain_len
-                                  : part[i].bytes.len;
+        n += ngx_http_cart_part_len(&part[i]);
+    }
+
+    *len = n;
+
+    /* one part with its plain bytes at hand: sent from where they are */
+    if (body->nparts == 1
+        && (part->deflated.len == 0
+            || (part->deflated.flags & CART_DEFLATED_PLAIN)))
+    {
+        return ngx_http_cart_link(r, (u_char *)
+                                  ngx_http_cart_part_plain(part, NULL), n);
     }
 
     /* and one byte more, for inflate to tell a longer view */
@@ -170,30 +186,23 @@ ngx_http_cart_plain_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
     }
 
     for (p = data, i = 0; i < body->nparts; i++) {
-        if (part[i].deflated.len == 0) {
-            p = ngx_cpymem(p, part[i].bytes.data, part[i].bytes.len);
-            continue;
-        }
+        plain = ngx_http_cart_part_plain(&part[i], p);
 
-        if (part[i].deflated.flags & CART_DEFLATED_PLAIN) {
-            p = ngx_cpymem(p, part[i].bytes.data + part[i].deflated.len,
-                           part[i].deflated.plain_len);
-            continue;
-        }
-
-        if (cart_gzip_inflate(part[i].bytes.data, &part[i].deflated, p)
-            != 0)
-        {
+        if (plain == NULL) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "cart_store: a stored view does not inflate");
             *len = -1;
             return NULL;
         }
 
-        p += part[i].deflated.plain_len;
-    }
+        part_len = ngx_http_cart_part_len(&part[i]);
 
-    *len = n;
+        if (plain != p) {
+            ngx_memcpy(p, plain, part_len);
+        }
+
+        p += part_len;
+    }
 
     return ngx_http_cart_link(r, data, n);
 }

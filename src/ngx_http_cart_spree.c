@@ -452,7 +452,7 @@ ngx_http_cart_spree_walk(ngx_http_request_t *r,
  */
 static u_char *
 ngx_http_cart_spree_select(ngx_http_cart_spree_list_t *list,
-    ngx_http_cart_spree_item_t *item, u_char *json, size_t json_len,
+    ngx_http_cart_spree_item_t *item, const u_char *json, size_t json_len,
     u_char *p)
 {
     uint32_t              i;
@@ -548,7 +548,8 @@ static ngx_int_t
 ngx_http_cart_spree_selected(ngx_http_request_t *r,
     ngx_http_cart_spree_list_t *list, ngx_str_t *head, ngx_str_t *tail)
 {
-    u_char                      *p, *json, *plain;
+    u_char                      *p, *json;
+    const u_char                *plain;
     size_t                       len, most;
     ngx_uint_t                   i;
     ngx_http_cart_part_t        *part;
@@ -579,14 +580,8 @@ ngx_http_cart_spree_selected(ngx_http_request_t *r,
     p = ngx_cpymem(p, head->data, head->len);
 
     for (i = 0; i < list->items.nelts; i++) {
-        plain = json;
-
-        if (items[i].deflated.flags & CART_DEFLATED_PLAIN) {
-            plain = items[i].json + items[i].deflated.len;
-
-        } else if (cart_gzip_inflate(items[i].json, &items[i].deflated, json)
-                   != 0)
-        {
+        plain = cart_gzip_plain(items[i].json, &items[i].deflated, json);
+        if (plain == NULL) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "cart_store: a stored view does not inflate");
             return NGX_DECLINED;

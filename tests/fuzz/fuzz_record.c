@@ -20,18 +20,18 @@ static volatile unsigned  last;
 static void
 view(const uint8_t *p, const cart_deflated_t *d)
 {
-    unsigned char  *out;
+    unsigned char        *out;
+    const unsigned char  *plain;
 
-    if (d->flags & CART_DEFLATED_PLAIN) {
-        last = d->plain_len ? p[d->len + d->plain_len - 1] : 0;
+    out = malloc((size_t) d->plain_len + 1);
+    if (out == NULL) {
         return;
     }
 
-    out = malloc((size_t) d->plain_len + 1);
-    if (out) {
-        (void) cart_gzip_inflate(p, d, out);
-        free(out);
-    }
+    plain = cart_gzip_plain(p, d, out);
+    last = (plain && d->plain_len) ? plain[d->plain_len - 1] : 0;
+
+    free(out);
 }
 
 
