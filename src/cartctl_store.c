@@ -274,17 +274,11 @@ int
 cartctl_remove(MDB_txn *txn, cartctl_store_t *st, const cart_kind_t *kind,
     const unsigned char *key, size_t key_len)
 {
-    int      rc;
-    MDB_val  k;
+    int  rc;
 
     /* a kind found by its id: key is the id's, in kind->ids */
     if (kind->ids != CART_DB_NONE) {
-        k.mv_data = (void *) key;
-        k.mv_size = key_len;
-
-        rc = mdb_del(txn, st->dbi[kind->ids], &k, NULL);
-
-        return rc == MDB_NOTFOUND ? 0 : rc;
+        return cartctl_remove_key(txn, st->dbi[kind->ids], 0, key, key_len);
     }
 
     rc = cartctl_remove_key(txn, st->dbi[kind->db], kind->cascade, key,
