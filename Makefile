@@ -28,7 +28,7 @@ MODULE_SRCS := config ngx_http_cart_module.c $(wildcard src/ngx_http_*.[ch]) \
 CARTCTL_SRCS := src/cartctl.c src/cartctl_import.c src/cartctl_store.c \
                 src/cartctl_follow.c src/cart_pgoutput.c src/cart_record.c src/cart_view.c src/cart_spree.c \
                 src/cart_json.c src/cart_money.c src/cart_time.c \
-                src/cart_store_layout.c src/cart_gzip.c
+                src/cart_store_layout.c src/cart_gzip.c src/cart_gzip_deflate.c
 SHARED_HDRS := $(wildcard src/cart_*.h)
 
 .PHONY: all deps npm-deps build cartctl run test test-real unit fuzz bench deb \
@@ -82,7 +82,7 @@ $(MODULE): $(MODULE_SRCS) | $(DEPS)
 $(CARTCTL): $(CARTCTL_SRCS) $(SHARED_HDRS) src/cartctl.h | $(DEPS)
 	mkdir -p $(BUILD)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CART_CFLAGS) -I$(PG_INCLUDE) $(LDFLAGS) \
-	    -o $@ $(CARTCTL_SRCS) $(LIBS) -lpq -ljemalloc
+	    -o $@ $(CARTCTL_SRCS) $(LIBS) -ldeflate -lpq -ljemalloc
 
 $(DEMO_STORE): conf/demo.ndjson $(CARTCTL)
 	rm -rf $@
@@ -100,12 +100,13 @@ unit: $(BUILD)/unit_tests
 UNIT_SRCS   := src/cart_record.c src/cart_view.c src/cart_spree.c \
                src/cart_json.c src/cart_money.c src/cart_time.c \
                src/cart_jwt.c src/cart_query.c src/cart_spree_query.c \
-               src/cart_store_layout.c src/cart_pgoutput.c src/cart_gzip.c
+               src/cart_store_layout.c src/cart_pgoutput.c src/cart_gzip.c \
+               src/cart_gzip_deflate.c
 
 $(BUILD)/unit_tests: tests/unit_tests.c $(UNIT_SRCS) $(SHARED_HDRS) | deps
 	mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) $(CART_CFLAGS) -o $@ tests/unit_tests.c $(UNIT_SRCS) \
-	    $(LIBS)
+	    $(LIBS) -ldeflate
 
 # what the suites are told: the nginx, module and cartctl under test
 TEST_ENV    := PATH=$(BUILD):$(BUILD)/promtool:$$PATH \
@@ -167,7 +168,8 @@ bench: build $(BUILD)/compress
 # make bench's candidates for compressed views (issue 14): zlib, libdeflate
 COMPRESS_SRCS := src/cart_record.c src/cart_view.c src/cart_spree.c \
                  src/cart_json.c src/cart_money.c src/cart_time.c \
-                 src/cart_store_layout.c src/cart_gzip.c
+                 src/cart_store_layout.c src/cart_gzip.c \
+                 src/cart_gzip_deflate.c
 
 $(BUILD)/compress: bench/compress.c $(COMPRESS_SRCS) $(SHARED_HDRS) | deps
 	mkdir -p $(BUILD)

@@ -3,8 +3,10 @@
  * that cartctl renders for an NDJSON file's carts (firmly V2 and V1,
  * Spree), each deflated on its own as the writer would store it, by zlib
  * (raw deflate ended by a sync flush: pieces that concatenate into one
- * stream) at several levels, and by libdeflate (whole streams only, for
- * comparison); then inflated again by zlib and by libdeflate.  Prints,
+ * stream) at several levels, by libdeflate (whole streams, as it makes
+ * them), and by the writer itself (cart_gzip_deflate(): libdeflate's
+ * stream made a piece, checked by decoding it); then inflated again by
+ * zlib and by libdeflate.  Prints,
  * for each: the bytes against the plain ones, and the microseconds a view
  * to compress and to decompress (the median of 5 passes).
  *
@@ -19,6 +21,7 @@
 #include <libdeflate.h>
 #include <zlib.h>
 
+#include "cart_gzip.h"
 #include "cart_record.h"
 
 
@@ -125,56 +128,147 @@ load(const char *file, size_t max)
 }
 
 
-/* zlib: each view a raw deflate piece ended by a sync flush, then 03 00 */
-static size_t
-zlib_pieces(int level, unsigned char **out, size_t *lens, double *us)
+/*
+ * A codec: what it is made with at a level, and one view compressed into
+ * out, whole (a stream that ends with a final block): that stream's
+ * length, and in *stored the bytes a store would hold of it.
+ */
+typedef struct {
+    const char  *name;
+    const char  *output;
+    int          levels;
+    void      *(*open)(int level);
+    size_t     (*one)(void *coder, const view_t *v, unsigned char *out,
+                      size_t *stored);
+    void       (*close)(void *coder);
+} codec_t;
+
+
+/* zlib: a raw deflate piece ended by a sync flush, then a final block */
+static void *
+zlib_open(int level)
 {
-    double          t0, pass[PASSES];
-    size_t          i, total, cap;
-    z_stream        zs;
-    int             p;
+    z_stream  *zs;
 
-    memset(&zs, 0, sizeof(zs));
-    deflateInit2(&zs, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
-    total = 0;
+    zs = calloc(1, sizeof(z_stream));
+    deflateInit2(zs, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
 
-    for (p = 0; p < PASSES; p++) {
-        t0 = now_us();
-        total = 0;
-
-        for (i = 0; i < nviews; i++) {
-            cap = deflateBound(&zs, views[i].len) + 8;
-            zs.next_in = (unsigned char *) views[i].text;
-            zs.avail_in = (uInt) views[i].len;
-            zs.next_out = out[i];
-            zs.avail_out = (uInt) cap;
-            deflate(&zs, Z_SYNC_FLUSH);
-            deflate(&zs, Z_FINISH);
-            lens[i] = cap - zs.avail_out;
-            total += lens[i];
-            deflateReset(&zs);
-        }
-
-        pass[p] = (now_us() - t0) / nviews;
-    }
-
-    deflateEnd(&zs);
-    qsort(pass, PASSES, sizeof(double), cmp_double);
-    *us = pass[PASSES / 2];
-
-    return total;
+    return zs;
 }
 
 
 static size_t
-libdeflate_whole(int level, unsigned char **out, size_t *lens, double *us)
+zlib_one(void *coder, const view_t *v, unsigned char *out, size_t *stored)
 {
-    double                        t0, pass[PASSES];
-    size_t                        i, total;
-    int                           p;
-    struct libdeflate_compressor *c;
+    size_t     n;
+    z_stream  *zs = coder;
 
-    c = libdeflate_alloc_compressor(level);
+    zs->next_in = (unsigned char *) v->text;
+    zs->avail_in = (uInt) v->len;
+    zs->next_out = out;
+    zs->avail_out = (uInt) (deflateBound(zs, v->len) + 8);
+    deflate(zs, Z_SYNC_FLUSH);
+    *stored = zs->total_out;
+    deflate(zs, Z_FINISH);
+    n = zs->total_out;
+    deflateReset(zs);
+
+    return n;
+}
+
+
+static void
+zlib_close(void *coder)
+{
+    deflateEnd(coder);
+    free(coder);
+}
+
+
+/* libdeflate: a whole stream, as it makes one */
+static void *
+libdeflate_open(int level)
+{
+    return libdeflate_alloc_compressor(level);
+}
+
+
+static size_t
+libdeflate_one(void *coder, const view_t *v, unsigned char *out,
+    size_t *stored)
+{
+    *stored = libdeflate_deflate_compress(coder, v->text, v->len, out,
+                  libdeflate_deflate_compress_bound(coder, v->len));
+
+    return *stored;
+}
+
+
+static void
+libdeflate_close(void *coder)
+{
+    libdeflate_free_compressor(coder);
+}
+
+
+/* the writer (its one level): its piece, then a final block */
+static void *
+writer_open(int level)
+{
+    return NULL;
+}
+
+
+static size_t
+writer_one(void *coder, const view_t *v, unsigned char *out, size_t *stored)
+{
+    unsigned char    *piece;
+    cart_deflated_t   d;
+
+    piece = cart_gzip_deflate(v->text, v->len, &d);
+    if (piece == NULL) {
+        fprintf(stderr, "compress: the writer failed\n");
+        exit(1);
+    }
+
+    memcpy(out, piece, d.len);
+    memcpy(out + d.len, "\x03", 2);
+    free(piece);
+    *stored = d.len;
+
+    return d.len + 2;
+}
+
+
+static void
+writer_close(void *coder)
+{
+}
+
+
+static const codec_t  codecs[] = {
+    { "zlib", "sync-flushed pieces", 4, zlib_open, zlib_one, zlib_close },
+    { "libdeflate", "whole streams", 4, libdeflate_open, libdeflate_one,
+      libdeflate_close },
+    { "the writer (libdeflate", "pieces checked)", 1, writer_open,
+      writer_one, writer_close },
+};
+
+
+/*
+ * Every view compressed by a codec at a level, PASSES times: the bytes
+ * stored, and in *us the median microseconds a view
+ */
+static size_t
+codec_run(const codec_t *codec, int level, unsigned char **out, size_t *lens,
+    double *us)
+{
+    int      p;
+    void    *coder;
+    double   t0, pass[PASSES];
+    size_t   i, total, stored;
+
+    coder = codec->open(level);
     total = 0;
 
     for (p = 0; p < PASSES; p++) {
@@ -182,16 +276,14 @@ libdeflate_whole(int level, unsigned char **out, size_t *lens, double *us)
         total = 0;
 
         for (i = 0; i < nviews; i++) {
-            lens[i] = libdeflate_deflate_compress(c, views[i].text,
-                          views[i].len, out[i],
-                          libdeflate_deflate_compress_bound(c, views[i].len));
-            total += lens[i];
+            lens[i] = codec->one(coder, &views[i], out[i], &stored);
+            total += stored;
         }
 
         pass[p] = (now_us() - t0) / nviews;
     }
 
-    libdeflate_free_compressor(c);
+    codec->close(coder);
     qsort(pass, PASSES, sizeof(double), cmp_double);
     *us = pass[PASSES / 2];
 
@@ -267,17 +359,6 @@ decompress(unsigned char **in, size_t *lens, double *zlib_us,
 }
 
 
-static const struct {
-    const char  *name;
-    const char  *output;
-    size_t     (*compress)(int level, unsigned char **out, size_t *lens,
-                           double *us);
-} codecs[] = {
-    { "zlib", "sync-flushed pieces", zlib_pieces },
-    { "libdeflate", "whole streams", libdeflate_whole },
-};
-
-
 int
 main(int argc, char **argv)
 {
@@ -309,9 +390,9 @@ main(int argc, char **argv)
     printf("compress: %zu views, %.0f bytes a view\n", nviews,
            (double) plain / nviews);
 
-    for (c = 0; c < 2; c++) {
-        for (k = 0; k < 4; k++) {
-            total = codecs[c].compress(levels[k], out, lens, &cus);
+    for (c = 0; c < (int) (sizeof(codecs) / sizeof(codecs[0])); c++) {
+        for (k = 0; k < codecs[c].levels; k++) {
+            total = codec_run(&codecs[c], levels[k], out, lens, &cus);
             decompress(out, lens, &zus, &lus);
             printf("compress: %s %d, %s: %.1f%% of the bytes; compress "
                    "%.1f us, inflate %.1f us (libdeflate %.1f us) a view\n",

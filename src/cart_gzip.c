@@ -6,14 +6,9 @@
 #include "cart_gzip.h"
 
 
-/* raw deflate, level 1: a quarter of a view's bytes, in 20 µs a view */
-#define CART_GZIP_LEVEL      1
-
-/* a thread's streams, made when first needed and ended with the thread */
+/* a thread's inflate stream, made when first needed, ended with the thread */
 typedef struct {
-    z_stream    deflate;
     z_stream    inflate;
-    int         deflating;
     int         inflating;
 } cart_gzip_streams_t;
 
@@ -30,10 +25,6 @@ static void
 cart_gzip_streams_end(void *data)
 {
     cart_gzip_streams_t  *s = data;
-
-    if (s->deflating) {
-        deflateEnd(&s->deflate);
-    }
 
     if (s->inflating) {
         inflateEnd(&s->inflate);
@@ -73,64 +64,6 @@ cart_gzip_streams(void)
     }
 
     return s;
-}
-
-
-unsigned char *
-cart_gzip_deflate(const void *view, size_t len, cart_deflated_t *d)
-{
-    size_t                cap;
-    unsigned char        *piece;
-    cart_gzip_streams_t  *s;
-
-    s = cart_gzip_streams();
-
-    if (s == NULL || len > CART_VIEW_MAX_LEN) {
-        return NULL;
-    }
-
-    if (!s->deflating) {
-        if (deflateInit2(&s->deflate, CART_GZIP_LEVEL, Z_DEFLATED, -15, 8,
-                         Z_DEFAULT_STRATEGY) != Z_OK)
-        {
-            return NULL;
-        }
-
-        s->deflating = 1;
-    }
-
-    /* the bound of a whole stream, and the sync flush's 5 bytes */
-    cap = deflateBound(&s->deflate, (uLong) len) + 5;
-
-    piece = malloc(cap);
-    if (piece == NULL) {
-        return NULL;
-    }
-
-    s->deflate.next_in = (Bytef *) view;
-    s->deflate.avail_in = (uInt) len;
-    s->deflate.next_out = piece;
-    s->deflate.avail_out = (uInt) cap;
-
-    if (deflate(&s->deflate, Z_SYNC_FLUSH) != Z_OK
-        || s->deflate.avail_in != 0 || s->deflate.avail_out == 0)
-    {
-        (void) deflateReset(&s->deflate);
-        free(piece);
-        return NULL;
-    }
-
-    memset(d, 0, sizeof(cart_deflated_t));
-    d->len = (uint32_t) (cap - s->deflate.avail_out);
-    d->plain_len = (uint32_t) len;
-    d->crc = (uint32_t) crc32(0, view, (uInt) len);
-
-    /* a listing then combines this CRC after others' in one step */
-    d->crc_op = (uint32_t) crc32_combine_gen((z_off_t) len);
-
-    (void) deflateReset(&s->deflate);
-
-    return piece;
 }
 
 

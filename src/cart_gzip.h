@@ -4,7 +4,8 @@
  * it is written, as a piece that ends on a byte boundary; a gzip answer
  * is a header, the pieces (and the bytes between them as stored blocks),
  * an empty final block and a trailer whose CRC combines the pieces'.
- * Pure functions of bytes, on zlib: they know nothing of HTTP or carts.
+ * Pure functions of bytes, on zlib (and the writer's deflate on
+ * libdeflate): they know nothing of HTTP or carts.
  */
 
 #ifndef CART_GZIP_H
@@ -30,9 +31,10 @@ extern const unsigned char  cart_gzip_header[CART_GZIP_HEADER_LEN];
 
 
 /*
- * Deflates a view into a piece (zlib level 1, each thread its own
- * stream): malloc()ed, described in d.  NULL when out of memory or the
- * view is longer than CART_VIEW_MAX_LEN.
+ * Deflates a view into a piece (cart_gzip_deflate.c, the writer's: on
+ * libdeflate, each thread its own compressor): malloc()ed, described in
+ * d.  NULL when out of memory or the view is longer than
+ * CART_VIEW_MAX_LEN.
  */
 unsigned char *cart_gzip_deflate(const void *view, size_t len,
     cart_deflated_t *d);

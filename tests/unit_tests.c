@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
+#include <libdeflate.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <zlib.h>
@@ -1398,6 +1399,97 @@ gzip_gunzip(const unsigned char *gz, size_t len, unsigned char *out,
 }
 
 
+/*
+ * The writer's pieces, against libdeflate's and zlib's own output: a
+ * view libdeflate makes one block of is that stream, its first bit
+ * (BFINAL) cleared, then an empty stored block whose header is in the
+ * last byte's padding or in a byte more (both seen); a larger one, which
+ * libdeflate makes more blocks of, is zlib's sync-flushed stream.
+ */
+static void
+test_gzip_writer(unsigned char *q, unsigned char *ref, unsigned char *out)
+{
+    size_t                         k, len, n, in_padding, in_byte, other;
+    unsigned                       seed;
+    z_stream                       zs;
+    unsigned char                 *piece;
+    cart_deflated_t                d;
+    struct libdeflate_compressor  *c;
+
+    c = libdeflate_alloc_compressor(1);
+    in_padding = 0;
+    in_byte = 0;
+    other = 0;
+    seed = 11;
+
+    for (k = 0; k < 300; k++) {
+        len = (k * 37) % 6000;
+        gzip_text(q, len, &seed);
+
+        piece = cart_gzip_deflate(q, len, &d);
+        n = libdeflate_deflate_compress(c, q, len, ref, 1 << 20);
+        ref[0] &= ~1;
+
+        if (piece == NULL || n == 0 || d.plain_len != len
+            || memcmp(piece, ref, n) != 0
+            || cart_gzip_inflate(piece, &d, out) != 0
+            || memcmp(out, q, len) != 0)
+        {
+            other++;
+
+        } else if (d.len == n + 4
+                   && memcmp(piece + n, "\0\0\xff\xff", 4) == 0)
+        {
+            in_padding++;
+
+        } else if (d.len == n + 5
+                   && memcmp(piece + n, "\0\0\0\xff\xff", 5) == 0)
+        {
+            in_byte++;
+
+        } else {
+            other++;
+        }
+
+        free(piece);
+    }
+
+    libdeflate_free_compressor(c);
+
+    printf("# %zu with the stored block's header in the padding, %zu in a "
+           "byte more\n", in_padding, in_byte);
+    ok(other == 0 && in_padding > 0 && in_byte > 0,
+       "gzip: libdeflate's one block made a piece, its end both ways");
+
+    /* 200,000 bytes: libdeflate makes blocks of them, zlib the piece */
+    len = gzip_text(q, 200000, &seed);
+
+    c = libdeflate_alloc_compressor(1);
+    n = libdeflate_deflate_compress(c, q, len, ref, 1 << 20);
+    libdeflate_free_compressor(c);
+
+    ok(n > 0 && !(ref[0] & 1), "gzip: libdeflate makes more than one block "
+       "of 200,000 bytes");
+
+    memset(&zs, 0, sizeof(zs));
+    deflateInit2(&zs, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+    zs.next_in = q;
+    zs.avail_in = (uInt) len;
+    zs.next_out = ref;
+    zs.avail_out = 1 << 20;
+    deflate(&zs, Z_SYNC_FLUSH);
+    n = zs.total_out;
+    deflateEnd(&zs);
+
+    piece = cart_gzip_deflate(q, len, &d);
+    ok(piece && d.len == n && memcmp(piece, ref, n) == 0
+       && cart_gzip_inflate(piece, &d, out) == 0
+       && memcmp(out, q, len) == 0,
+       "gzip: and those are deflated by zlib, sync-flushed");
+    free(piece);
+}
+
+
 static void
 test_gzip(const char *data)
 {
@@ -1461,6 +1553,8 @@ test_gzip(const char *data)
 
     ok(cart_gzip_deflate(q, CART_VIEW_MAX_LEN + 1, &d) == NULL,
        "gzip: a view over 16 MB is refused");
+
+    test_gzip_writer(q, gz, out);
 
     /*
      * Answers of 0 to 60 parts, each a deflated view or plain bytes (up
