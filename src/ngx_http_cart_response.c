@@ -78,22 +78,13 @@ ngx_http_cart_link(ngx_http_request_t *r, u_char *pos, size_t len)
  */
 static ngx_chain_t *
 ngx_http_cart_gzip_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
-    off_t *len)
+    size_t n)
 {
     u_char                *data, *p;
-    size_t                 n;
     uint32_t               crc;
     uint64_t               plain;
     ngx_uint_t             i;
     ngx_http_cart_part_t  *part;
-
-    for (n = CART_GZIP_HEADER_LEN + CART_GZIP_END_LEN, i = 0;
-         i < body->nparts; i++)
-    {
-        n += body->parts[i].deflated.len
-             ? body->parts[i].deflated.len
-             : cart_gzip_stored_len(body->parts[i].bytes.len);
-    }
 
     data = ngx_pnalloc(r->pool, n);
     if (data == NULL) {
@@ -123,7 +114,6 @@ ngx_http_cart_gzip_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
     }
 
     (void) cart_gzip_end(p, crc, plain);
-    *len = n;
 
     return ngx_http_cart_link(r, data, n);
 }
@@ -147,28 +137,50 @@ ngx_http_cart_part_plain(ngx_http_cart_part_t *part, u_char *out)
 }
 
 
+/* the length of the body: gzip, or plain */
+static size_t
+ngx_http_cart_body_len(ngx_http_cart_body_t *body, ngx_uint_t gzip)
+{
+    size_t                 n;
+    ngx_uint_t             i;
+    ngx_http_cart_part_t  *part;
+
+    n = gzip ? CART_GZIP_HEADER_LEN + CART_GZIP_END_LEN : 0;
+
+    for (i = 0; i < body->nparts; i++) {
+        part = &body->parts[i];
+
+        if (!gzip) {
+            n += ngx_http_cart_part_len(part);
+
+        } else {
+            n += part->deflated.len ? part->deflated.len
+                                    : cart_gzip_stored_len(part->bytes.len);
+        }
+    }
+
+    return n;
+}
+
+
 /*
- * The body plain, in one buffer: the views' kept plain bytes, or the views
- * inflated.  One part with plain bytes (its own, or a view's kept ones) is
- * sent as it is.  NULL with *len -1 when a view does not inflate.
+ * The body plain, n bytes in one buffer: the views' kept plain bytes, or
+ * the views inflated.  One part with plain bytes (its own, or a view's
+ * kept ones) is sent as it is.  NULL with *inflated 0 when a view does
+ * not inflate (logged).
  */
 static ngx_chain_t *
 ngx_http_cart_plain_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
-    off_t *len)
+    size_t n, ngx_uint_t *inflated)
 {
     u_char                *data, *p;
-    size_t                 n, part_len;
+    size_t                 part_len;
     ngx_uint_t             i;
     const u_char          *plain;
     ngx_http_cart_part_t  *part;
 
     part = body->parts;
-
-    for (n = 0, i = 0; i < body->nparts; i++) {
-        n += ngx_http_cart_part_len(&part[i]);
-    }
-
-    *len = n;
+    *inflated = 1;
 
     /* one part with its plain bytes at hand: sent from where they are */
     if (body->nparts == 1
@@ -191,7 +203,7 @@ ngx_http_cart_plain_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
         if (plain == NULL) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "cart_store: a stored view does not inflate");
-            *len = -1;
+            *inflated = 0;
             return NULL;
         }
 
@@ -208,14 +220,47 @@ ngx_http_cart_plain_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
 }
 
 
+/*
+ * Whether nginx will send the headers only: a HEAD, or a 304 that
+ * nginx's not_modified filter is sure to make (an If-None-Match of "*" or
+ * of exactly the ETag, and no other condition) of a 200.  Its body is
+ * then not made: a polling client's 304 costs no inflate.
+ */
+static ngx_uint_t
+ngx_http_cart_header_only(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *etag)
+{
+    ngx_str_t  *match;
+
+    if (r->method == NGX_HTTP_HEAD) {
+        return 1;
+    }
+
+    if (status != NGX_HTTP_OK || r != r->main || r->disable_not_modified
+        || r->headers_in.if_none_match == NULL
+        || r->headers_in.if_modified_since
+        || r->headers_in.if_unmodified_since
+        || r->headers_in.if_match)
+    {
+        return 0;
+    }
+
+    match = &r->headers_in.if_none_match->value;
+
+    return (match->len == 1 && match->data[0] == '*')
+           || (etag->len && match->len == etag->len
+               && ngx_strncmp(match->data, etag->data, etag->len) == 0);
+}
+
+
 ngx_int_t
 ngx_http_cart_send(ngx_http_request_t *r, ngx_http_cart_style_t *style,
     ngx_uint_t status, ngx_http_cart_body_t *body, uint64_t *etag)
 {
     u_char                    *p;
-    off_t                      len;
+    size_t                     len;
     ngx_int_t                  rc;
-    ngx_uint_t                 i, gzip;
+    ngx_uint_t                 i, gzip, inflated;
     ngx_str_t                  value;
     ngx_chain_t               *out;
     ngx_http_cart_header_t    *h;
@@ -230,14 +275,48 @@ ngx_http_cart_send(ngx_http_request_t *r, ngx_http_cart_style_t *style,
     static ngx_str_t  content_encoding = ngx_string("Content-Encoding");
     static ngx_str_t  gzip_name = ngx_string("gzip");
 
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
     gzip = body->encodable && ngx_http_cart_accepts_gzip(r);
+    len = ngx_http_cart_body_len(body, gzip);
 
-    len = 0;
-    out = gzip ? ngx_http_cart_gzip_body(r, body, &len)
-               : ngx_http_cart_plain_body(r, body, &len);
+    ngx_str_null(&value);
 
-    if (out == NULL) {
-        return len < 0 ? NGX_DECLINED : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (etag && clcf->etag) {
+        value.data = ngx_pnalloc(r->pool, sizeof("W/\"-gzip\"")
+                                          + 16 * style->etag_words);
+        if (value.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = style->weak_etag ? ngx_cpymem(value.data, "W/\"", 3)
+                             : ngx_cpymem(value.data, "\"", 1);
+
+        for (i = 0; i < style->etag_words; i++) {
+            p = ngx_sprintf(p, "%016uxL", etag[i]);
+        }
+
+        if (gzip) {
+            p = ngx_cpymem(p, "-gzip", 5);
+        }
+
+        *p++ = '"';
+        value.len = p - value.data;
+    }
+
+    /*
+     * A plain body is made before the header, so that a view that does
+     * not inflate is still the route's error; a gzip one (the pieces as
+     * they are) after it, and neither when only the header is sent.
+     */
+    out = NULL;
+
+    if (!gzip && !ngx_http_cart_header_only(r, status, &value)) {
+        out = ngx_http_cart_plain_body(r, body, len, &inflated);
+
+        if (out == NULL) {
+            return inflated ? NGX_HTTP_INTERNAL_SERVER_ERROR : NGX_DECLINED;
+        }
     }
 
     r->headers_out.status = status;
@@ -284,8 +363,6 @@ ngx_http_cart_send(ngx_http_request_t *r, ngx_http_cart_style_t *style,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
     if (gzip) {
         r->headers_out.content_encoding =
             ngx_http_cart_add_header(r, &content_encoding, &gzip_name);
@@ -311,27 +388,7 @@ ngx_http_cart_send(ngx_http_request_t *r, ngx_http_cart_style_t *style,
         }
     }
 
-    if (etag && clcf->etag) {
-        value.data = ngx_pnalloc(r->pool, sizeof("W/\"-gzip\"")
-                                          + 16 * style->etag_words);
-        if (value.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        p = style->weak_etag ? ngx_cpymem(value.data, "W/\"", 3)
-                             : ngx_cpymem(value.data, "\"", 1);
-
-        for (i = 0; i < style->etag_words; i++) {
-            p = ngx_sprintf(p, "%016uxL", etag[i]);
-        }
-
-        if (gzip) {
-            p = ngx_cpymem(p, "-gzip", 5);
-        }
-
-        *p++ = '"';
-        value.len = p - value.data;
-
+    if (value.len) {
         r->headers_out.etag = ngx_http_cart_add_header(r, &etag_name, &value);
         if (r->headers_out.etag == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -342,6 +399,15 @@ ngx_http_cart_send(ngx_http_request_t *r, ngx_http_cart_style_t *style,
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
         return rc;
+    }
+
+    if (out == NULL) {
+        out = gzip ? ngx_http_cart_gzip_body(r, body, len)
+                   : ngx_http_cart_plain_body(r, body, len, &inflated);
+
+        if (out == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     out->buf->last_buf = (r == r->main) ? 1 : 0;

@@ -64,9 +64,11 @@ typedef struct {
  * Sends body in the style; etag (style->etag_words of it; NULL: none)
  * becomes the ETag (unless "etag off"), "-gzip" added to it in a gzip
  * answer, and If-None-Match is then answered with 304 by nginx's
- * not_modified filter.  Returns what nginx's output returned, or before
- * any header was sent NGX_DECLINED when a view does not inflate (logged)
- * and NGX_HTTP_INTERNAL_SERVER_ERROR on any other failure.
+ * not_modified filter.  A HEAD, or a 304 that filter is sure to make, is
+ * answered without making the body (nothing inflated).  Returns what
+ * nginx's output returned, or before any header was sent NGX_DECLINED
+ * when a view does not inflate (logged) and NGX_HTTP_INTERNAL_SERVER_ERROR
+ * on any other failure; NGX_ERROR on one after it.
  */
 ngx_int_t ngx_http_cart_send(ngx_http_request_t *r,
     ngx_http_cart_style_t *style, ngx_uint_t status,
