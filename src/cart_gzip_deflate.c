@@ -1,7 +1,7 @@
 /*
  * The writer's half of cart_gzip.h: a view deflated into a piece, on
  * libdeflate (cartctl links it; the module, which never deflates, does
- * not).
+ * not link this file).
  *
  * libdeflate deflates a view in less than half zlib's time, to fewer
  * bytes, but only as a whole stream: its last block final, ended anywhere
@@ -10,10 +10,9 @@
  * an empty stored block (what a sync flush writes) follows: its 3 header
  * bits in the last byte's padding when 3 or more bits are left there, else
  * in one byte more, then LEN 0 and NLEN 0xffff.  Only decoding tells which
- * of the two for sure, so the piece is decoded (libdeflate's decoder, an
- * empty final block added to what it is given) and kept only when it gives
- * the view back, every byte of it read; the last byte's bits tell which
- * to try first.  A view that libdeflate made more than one block of (from
+ * of the two for sure, so the piece is inflated as a reader would
+ * (cart_gzip_inflate()) and kept only when it gives the view back, every
+ * byte of it read; the last byte's bits tell which to try first.  A view that libdeflate made more than one block of (from
  * about 100 KB on) is deflated by zlib, sync-flushed.
  */
 
@@ -32,8 +31,7 @@
 /* a thread's coders, made when first needed and freed with the thread */
 typedef struct {
     struct libdeflate_compressor    *compressor;
-    struct libdeflate_decompressor  *decompressor;
-    unsigned char                   *check;        /* a piece decoded */
+    unsigned char                   *check;        /* a piece inflated */
     size_t                           check_size;
     z_stream                         zlib;
     int                              zlib_ready;
@@ -42,16 +40,11 @@ typedef struct {
 
 /*
  * What follows the stream: the stored block's header byte when the
- * padding has no room for it, LEN and NLEN; then a final empty stored
- * block that only the check decodes (a block of fixed codes there would
- * have libdeflate build their tables again each time, 1.5 µs).
+ * padding has no room for it, then LEN and NLEN
  */
 static const unsigned char  cart_gzip_piece_end[] = {
-    0x00, 0x00, 0x00, 0xff, 0xff,
-    0x01, 0x00, 0x00, 0xff, 0xff
+    0x00, 0x00, 0x00, 0xff, 0xff
 };
-
-#define CART_GZIP_CHECK_END  5
 
 static pthread_key_t   cart_gzip_coders_key;
 static pthread_once_t  cart_gzip_coders_once = PTHREAD_ONCE_INIT;
@@ -63,7 +56,6 @@ cart_gzip_coders_free(void *data)
     cart_gzip_coders_t  *c = data;
 
     libdeflate_free_compressor(c->compressor);
-    libdeflate_free_decompressor(c->decompressor);
     free(c->check);
 
     if (c->zlib_ready) {
@@ -99,9 +91,8 @@ cart_gzip_coders(void)
     }
 
     c->compressor = libdeflate_alloc_compressor(CART_GZIP_LEVEL);
-    c->decompressor = libdeflate_alloc_decompressor();
 
-    if (c->compressor == NULL || c->decompressor == NULL
+    if (c->compressor == NULL
         || pthread_setspecific(cart_gzip_coders_key, c) != 0)
     {
         cart_gzip_coders_free(c);
@@ -112,14 +103,15 @@ cart_gzip_coders(void)
 }
 
 
-/* 1 when the len bytes at piece decode to the view, all of them read */
+/* 1 when the len bytes at piece inflate to the view */
 static int
 cart_gzip_gives_back(cart_gzip_coders_t *c, const unsigned char *piece,
     size_t len, const void *view, size_t view_len)
 {
-    size_t          read, written;
-    unsigned char  *check;
+    unsigned char    *check;
+    cart_deflated_t   d;
 
+    /* a byte more: no realloc of 0 bytes for an empty view */
     if (c->check_size < view_len + 1) {
         check = realloc(c->check, view_len + 1);
         if (check == NULL) {
@@ -130,11 +122,10 @@ cart_gzip_gives_back(cart_gzip_coders_t *c, const unsigned char *piece,
         c->check_size = view_len + 1;
     }
 
-    return libdeflate_deflate_decompress_ex(c->decompressor, piece, len,
-                                            c->check, view_len, &read,
-                                            &written)
-           == LIBDEFLATE_SUCCESS
-           && read == len && written == view_len
+    d.len = (uint32_t) len;
+    d.plain_len = (uint32_t) view_len;
+
+    return cart_gzip_inflate(piece, &d, c->check) == 0
            && memcmp(c->check, view, view_len) == 0;
 }
 
@@ -169,7 +160,7 @@ cart_gzip_libdeflate(cart_gzip_coders_t *c, const void *view, size_t len,
         memcpy(piece + n, cart_gzip_piece_end + 1 - with_byte, end_len);
 
         if (cart_gzip_gives_back(c, piece, n + end_len, view, len)) {
-            return n + end_len - CART_GZIP_CHECK_END;
+            return n + end_len;
         }
     }
 

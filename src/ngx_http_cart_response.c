@@ -191,8 +191,7 @@ ngx_http_cart_plain_body(ngx_http_request_t *r, ngx_http_cart_body_t *body,
                                   ngx_http_cart_part_plain(part, NULL), n);
     }
 
-    /* and one byte more, for inflate to tell a longer view */
-    data = ngx_pnalloc(r->pool, n + 1);
+    data = ngx_pnalloc(r->pool, n);
     if (data == NULL) {
         return NULL;
     }

@@ -565,7 +565,7 @@ ngx_http_cart_spree_selected(ngx_http_request_t *r,
     }
 
     part = ngx_pcalloc(r->pool, sizeof(ngx_http_cart_part_t));
-    json = ngx_pnalloc(r->pool, most + 1);
+    json = ngx_pnalloc(r->pool, most);
     p = ngx_pnalloc(r->pool, len);
 
     if (part == NULL || json == NULL || p == NULL) {
