@@ -150,12 +150,12 @@ ngx_http_cart_body_len(ngx_http_cart_body_t *body, ngx_uint_t gzip)
     for (i = 0; i < body->nparts; i++) {
         part = &body->parts[i];
 
-        if (!gzip) {
-            n += ngx_http_cart_part_len(part);
-
-        } else {
+        if (gzip) {
             n += part->deflated.len ? part->deflated.len
                                     : cart_gzip_stored_len(part->bytes.len);
+
+        } else {
+            n += ngx_http_cart_part_len(part);
         }
     }
 
