@@ -3,10 +3,11 @@
  * that cartctl renders for an NDJSON file's carts (firmly V2 and V1,
  * Spree), each deflated on its own as the writer would store it, by zlib
  * (raw deflate ended by a sync flush: pieces that concatenate into one
- * stream) at several levels, by libdeflate (whole streams, as it makes
- * them), and by the writer itself (cart_gzip_deflate(): libdeflate's
- * stream made a piece, checked by decoding it); then inflated again by
- * zlib and by libdeflate.  Prints,
+ * stream) at several levels, the same with zlib's fixed codes only (an
+ * inflate then has no code tables to build), by libdeflate (whole
+ * streams, as it makes them), and by the writer itself
+ * (cart_gzip_deflate(): libdeflate's stream made a piece, checked by
+ * decoding it); then inflated again by zlib and by libdeflate.  Prints,
  * for each: the bytes against the plain ones, and the microseconds a view
  * to compress and to decompress (the median of 5 passes).
  *
@@ -146,14 +147,32 @@ typedef struct {
 
 /* zlib: a raw deflate piece ended by a sync flush, then a final block */
 static void *
-zlib_open(int level)
+zlib_coder(int level, int strategy)
 {
     z_stream  *zs;
 
     zs = calloc(1, sizeof(z_stream));
-    deflateInit2(zs, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+    deflateInit2(zs, level, Z_DEFLATED, -15, 8, strategy);
 
     return zs;
+}
+
+
+static void *
+zlib_open(int level)
+{
+    return zlib_coder(level, Z_DEFAULT_STRATEGY);
+}
+
+
+/*
+ * The same with the fixed codes only: larger, but an inflate has no code
+ * tables to build (libdeflate keeps the fixed ones from call to call)
+ */
+static void *
+zlib_fixed_open(int level)
+{
+    return zlib_coder(level, Z_FIXED);
 }
 
 
@@ -248,6 +267,8 @@ writer_close(void *coder)
 
 static const codec_t  codecs[] = {
     { "zlib", "sync-flushed pieces", 4, zlib_open, zlib_one, zlib_close },
+    { "zlib", "fixed codes only (Z_FIXED), sync-flushed pieces", 4,
+      zlib_fixed_open, zlib_one, zlib_close },
     { "libdeflate", "whole streams", 4, libdeflate_open, libdeflate_one,
       libdeflate_close },
     { "the writer (libdeflate", "pieces checked)", 1, writer_open,
