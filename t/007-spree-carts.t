@@ -480,6 +480,7 @@ Test::More::like($limited, qr/^Retry-After: 60\r?$/mi, 'TEST 11 - Retry-After');
 Test::More::like($limited, qr/^X-RateLimit-Limit: 300\r?$/mi, 'TEST 11 - X-RateLimit-Limit');
 Test::More::like($limited, qr/^X-RateLimit-Remaining: 0\r?$/mi, 'TEST 11 - X-RateLimit-Remaining');
 Test::More::like($limited, qr/^Content-Type: application\/json\r?$/mi, 'TEST 11 - Content-Type');
+Test::More::like($limited, qr/^Cache-Control: no-cache\r?$/mi, 'TEST 11 - Cache-Control');
 --- request
 GET /api/v3/store/carts?fields=id
 --- more_headers eval
@@ -574,19 +575,27 @@ X-Customer: 2
 
 
 
-=== TEST 15: what nginx itself answers under /api/v3/store/, in Spree's words
+=== TEST 15: what nginx itself answers under /api/v3/store/, in Spree's words, with Spree's error headers
 --- request eval
 ["GET /api/v3/store/carts\n" . ('x' x (30 * 1024 * 1024 + 1)),
- "GET /api/v3/store/carts?" . ('a' x 3000)]
+ "GET /api/v3/store/carts?" . ('a' x 3000),
+ "GET /api/v3/store/carts", "GET /api/v3/store/carts"]
 --- http_config eval
 "cart_store $ENV{TEST_NGINX_STORE};
 cart_device_jwt_key rs256 $ENV{TEST_NGINX_KEYS}/rs256.pub;
 cart_spree_jwt_secret $ENV{TEST_NGINX_KEYS}/spree.secret;
 large_client_header_buffers 2 1k;"
 --- more_headers eval
-[$::AUTH, $::AUTH]
+[$::AUTH, $::AUTH, "$::AUTH\nbad header: x", "$::AUTH\nx-big: " . ('b' x 1500)]
 --- error_code eval
-[413, 414]
+[413, 414, 400, 400]
+--- response_headers_like eval
+["Content-Type: application/json\nCache-Control: no-cache\nX-Request-Id: [0-9a-f]{32}",
+ "Content-Type: application/json\nCache-Control: no-cache\nX-Request-Id: [0-9a-f]{32}",
+ "Content-Type: application/json\nCache-Control: no-cache\nX-Request-Id: [0-9a-f]{32}",
+ "Content-Type: application/json\nCache-Control: no-cache\nX-Request-Id: [0-9a-f]{32}"]
 --- response_body eval
 ['{"error":{"code":"request_too_large","message":"Request body too large"}}',
- '{"error":{"code":"invalid_request","message":"Request-URI Too Long"}}']
+ '{"error":{"code":"invalid_request","message":"Request-URI Too Long"}}',
+ '{"error":{"code":"invalid_request","message":"Bad Request"}}',
+ '{"error":{"code":"invalid_request","message":"Request Header Or Cookie Too Large"}}']
