@@ -4,8 +4,9 @@
  * it is written, as a piece that ends on a byte boundary; a gzip answer
  * is a header, the pieces (and the bytes between them as stored blocks),
  * an empty final block and a trailer whose CRC combines the pieces'.
- * Pure functions of bytes, on zlib (and the writer's deflate on
- * libdeflate): they know nothing of HTTP or carts.
+ * Pure functions of bytes, on libdeflate (deflate and inflate) and zlib
+ * (CRCs, and the writer's deflate of views libdeflate makes several blocks
+ * of): they know nothing of HTTP or carts.
  */
 
 #ifndef CART_GZIP_H

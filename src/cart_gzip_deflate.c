@@ -12,8 +12,9 @@
  * in one byte more, then LEN 0 and NLEN 0xffff.  Only decoding tells which
  * of the two for sure, so the piece is inflated as a reader would
  * (cart_gzip_inflate()) and kept only when it gives the view back, every
- * byte of it read; the last byte's bits tell which to try first.  A view that libdeflate made more than one block of (from
- * about 100 KB on) is deflated by zlib, sync-flushed.
+ * byte of it read; the last byte's bits tell which to try first.  A view
+ * that libdeflate made more than one block of (from about 100 KB on) is
+ * deflated by zlib, sync-flushed.
  */
 
 #include <libdeflate.h>
